@@ -1,0 +1,1 @@
+"""cimi-gateway: the DMTF CIMI REST API in front of real clouds."""

@@ -1,0 +1,70 @@
+"""Wiring: config to providers and store to a ``falcon.App``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import falcon
+
+from gateway import config as gateway_config
+from gateway import errors
+from gateway import media
+from gateway.auth import Authenticator
+from gateway.cimi.errors import CimiError
+from gateway.config import Config
+from gateway.middleware import CimiMiddleware
+from gateway.resources import add_routes
+from gateway.store import Store
+from providers.base import Provider
+from providers.registry import provider_class
+
+
+def create_app(
+    config: Config,
+    *,
+    providers: Mapping[str, Provider] | None = None,
+    store: Store | None = None,
+) -> falcon.App:
+    """Return the WSGI app serving every provider of ``config``.
+
+    Args:
+        config: the validated config.
+        providers: providers by config name, to use instead of building them.
+        store: the record store, to use instead of opening ``config.store_url``.
+    """
+    store = store if store is not None else Store(config.store_url)
+    if providers is None:
+        providers = {
+            entry.name: provider_class(entry.driver)(entry.name, entry.settings, store)
+            for entry in config.providers
+        }
+    mounts = {entry.mount: providers[entry.name] for entry in config.providers}
+    app = falcon.App(
+        middleware=[
+            CimiMiddleware(
+                Authenticator(config.auth_mode, config.users),
+                mounts,
+                config.max_body_bytes,
+            )
+        ],
+        media_type=media.XML,
+    )
+    app.req_options.strip_url_path_trailing_slash = True
+    app.req_options.default_media_type = None
+    handlers = media.handlers(config.max_body_bytes)
+    app.req_options.media_handlers = handlers
+    app.resp_options.media_handlers = handlers
+    app.add_error_handler(Exception, errors.handle_unexpected)
+    app.add_error_handler(CimiError, errors.handle_cimi_error)
+    app.set_error_serializer(errors.serialize_http_error)
+    for mount, provider in mounts.items():
+        add_routes(app, mount, provider)
+    return app
+
+
+def get_app() -> falcon.App:
+    """Return the app for the config named by ``$CIMI_GATEWAY_CONFIG``.
+
+    This is what gunicorn serves: ``gunicorn 'gateway.app:get_app()'``.
+    """
+    return create_app(gateway_config.load())

@@ -1,0 +1,1 @@
+"""The CIMI vocabulary: resource types, their wire format, hrefs. Pure: no HTTP."""

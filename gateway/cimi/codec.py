@@ -1,0 +1,361 @@
+"""Put CIMI documents on the wire and read them back, in XML and in JSON.
+
+One walk over a type's attribute table (``schema.py``) does each direction;
+each attribute kind keeps its four small functions side by side in a ``_Codec``
+row. Reading collects every problem and raises one ``InvalidBody``.
+
+XML input is parsed with entity resolution, DTDs and network access off, and a
+document carrying a DOCTYPE is refused outright, so an entity bomb or an
+external entity costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+
+from gateway.cimi.errors import BadRequest
+from gateway.cimi.errors import InvalidBody
+from gateway.cimi.schema import NS
+from gateway.cimi.schema import Attr
+from gateway.cimi.schema import Document
+from gateway.cimi.schema import Kind
+from gateway.cimi.schema import ResourceType
+
+XML_MEDIA_TYPE = "application/xml"
+JSON_MEDIA_TYPE = "application/json"
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+def _q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+# -- scalar formats ---------------------------------------------------------
+
+
+def _format_datetime(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")
+
+
+def _parse_text(text: str) -> str:
+    return text
+
+
+def _parse_integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not an integer") from None
+
+
+def _parse_datetime(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not an ISO 8601 date and time") from None
+    if value.tzinfo is None:
+        raise ValueError(f"'{text}' has no UTC offset")
+    return value
+
+
+def _parse_uri(text: str) -> str:
+    if not text or any(c.isspace() for c in text):
+        raise ValueError(f"'{text}' is not a URI")
+    return text
+
+
+# -- per-kind codecs --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Codec:
+    """How one attribute kind goes to and comes from XML and JSON."""
+
+    to_xml: Callable[[etree._Element, Attr, Any], None]
+    to_json: Callable[[Attr, Any], Any]
+    from_xml: Callable[[Attr, list[etree._Element]], Any]
+    from_json: Callable[[Attr, Any], Any]
+
+
+def _scalar(
+    fmt: Callable[[Any], str], parse: Callable[[str], Any], json_native: bool
+) -> _Codec:
+    def to_xml(parent: etree._Element, attr: Attr, value: Any) -> None:
+        etree.SubElement(parent, _q(attr.name)).text = fmt(value)
+
+    def to_json(attr: Attr, value: Any) -> Any:
+        return value if json_native else fmt(value)
+
+    def check(attr: Attr, value: Any) -> Any:
+        value = parse(value.strip())
+        if attr.choices and value not in attr.choices:
+            allowed = ", ".join(attr.choices)
+            raise ValueError(f"'{value}' is not one of {allowed}")
+        return value
+
+    def from_xml(attr: Attr, elements: list[etree._Element]) -> Any:
+        if len(elements) > 1:
+            raise ValueError("given more than once")
+        return check(attr, elements[0].text or "")
+
+    def from_json(attr: Attr, value: Any) -> Any:
+        if json_native and parse is _parse_integer:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{json.dumps(value)} is not an integer")
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"{json.dumps(value)} is not a string")
+        return check(attr, value)
+
+    return _Codec(to_xml, to_json, from_xml, from_json)
+
+
+def _ref_to_xml(parent: etree._Element, attr: Attr, value: str) -> None:
+    etree.SubElement(parent, _q(attr.name), href=value)
+
+
+def _ref_from_xml(attr: Attr, elements: list[etree._Element]) -> str:
+    if len(elements) > 1:
+        raise ValueError("given more than once")
+    return _parse_uri((elements[0].get("href") or "").strip())
+
+
+def _ref_from_json(attr: Attr, value: Any) -> str:
+    if not isinstance(value, dict) or not isinstance(value.get("href"), str):
+        raise ValueError('must be an object with an "href" string')
+    return _parse_uri(value["href"].strip())
+
+
+def _properties_to_xml(parent: etree._Element, attr: Attr, value: Mapping) -> None:
+    for key, text in value.items():
+        # NOTE(gw): DSP8009 names the key `name`, Deltacloud wrote `key`;
+        # writing both keeps the schema and Deltacloud's clients happy.
+        etree.SubElement(parent, _q(attr.name), name=key, key=key).text = text
+
+
+def _properties_from_xml(attr: Attr, elements: list[etree._Element]) -> dict:
+    result = {}
+    for element in elements:
+        key = (element.get("key") or element.get("name") or "").strip()
+        if not key:
+            raise ValueError('needs a "key" or "name" attribute')
+        result[key] = (element.text or "").strip()
+    return result
+
+
+def _properties_from_json(attr: Attr, value: Any) -> dict:
+    if not isinstance(value, dict) or not all(
+        isinstance(v, str) for v in value.values()
+    ):
+        raise ValueError("must be an object of strings")
+    return {k.strip(): v.strip() for k, v in value.items()}
+
+
+def _operations_to_xml(parent: etree._Element, attr: Attr, value: list) -> None:
+    for rel, href in value:
+        etree.SubElement(parent, _q(attr.name), rel=rel, href=href)
+
+
+def _operations_to_json(attr: Attr, value: list) -> list:
+    return [{"rel": rel, "href": href} for rel, href in value]
+
+
+def _members_to_xml(parent: etree._Element, attr: Attr, value: list) -> None:
+    for member in value:
+        _write_xml(etree.SubElement(parent, _q(attr.name)), attr.member, member)
+
+
+def _members_to_json(attr: Attr, value: list) -> list:
+    return [_write_json(attr.member, member) for member in value]
+
+
+def _read_only(attr: Attr, value: Any) -> Any:
+    raise ValueError("cannot be given")
+
+
+_CODECS: dict[Kind, _Codec] = {
+    Kind.TEXT: _scalar(str, _parse_text, json_native=True),
+    Kind.ENUM: _scalar(str, _parse_text, json_native=True),
+    Kind.URI: _scalar(str, _parse_uri, json_native=True),
+    Kind.INTEGER: _scalar(str, _parse_integer, json_native=True),
+    Kind.DATETIME: _scalar(_format_datetime, _parse_datetime, json_native=False),
+    Kind.REF: _Codec(
+        _ref_to_xml, lambda a, v: {"href": v}, _ref_from_xml, _ref_from_json
+    ),
+    Kind.PROPERTIES: _Codec(
+        _properties_to_xml,
+        lambda a, v: dict(v),
+        _properties_from_xml,
+        _properties_from_json,
+    ),
+    Kind.OPERATIONS: _Codec(
+        _operations_to_xml, _operations_to_json, _read_only, _read_only
+    ),
+    Kind.MEMBERS: _Codec(_members_to_xml, _members_to_json, _read_only, _read_only),
+}
+
+
+# -- writing ----------------------------------------------------------------
+
+
+def _present(value: Any) -> bool:
+    # Empty strings, maps and arrays are omitted, not serialized empty.
+    return value is not None and value != "" and value != {} and value != []
+
+
+def _write_xml(element: etree._Element, rtype: ResourceType, values: Mapping) -> None:
+    for attr in rtype.attrs:
+        value = values.get(attr.name)
+        if _present(value) or attr.kind is Kind.MEMBERS and value is not None:
+            _CODECS[attr.kind].to_xml(element, attr, value)
+
+
+def _write_json(rtype: ResourceType, values: Mapping) -> dict:
+    result = {}
+    for attr in rtype.attrs:
+        value = values.get(attr.name)
+        if _present(value) or attr.kind is Kind.MEMBERS and value is not None:
+            result[attr.json_key] = _CODECS[attr.kind].to_json(attr, value)
+    return result
+
+
+def to_xml(doc: Document) -> bytes:
+    """Return ``doc`` as a CIMI XML document (root with xmlns and resourceURI)."""
+    root = etree.Element(_q(doc.type.root), nsmap={None: NS})
+    root.set("resourceURI", doc.type.type_uri)
+    _write_xml(root, doc.type, doc.values)
+    return etree.tostring(root, pretty_print=True)
+
+
+def to_json(doc: Document) -> bytes:
+    """Return ``doc`` as a CIMI JSON document, ``resourceURI`` first."""
+    body = {"resourceURI": doc.type.type_uri, **_write_json(doc.type, doc.values)}
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def encode(doc: Document, media_type: str) -> bytes:
+    """Return ``doc`` in ``media_type`` (XML or JSON)."""
+    return to_json(doc) if media_type == JSON_MEDIA_TYPE else to_xml(doc)
+
+
+# -- reading ----------------------------------------------------------------
+
+
+def parse_xml(body: bytes) -> etree._Element:
+    """Parse an XML body safely; raise ``BadRequest`` when it is not XML."""
+    if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
+        raise BadRequest("XML documents with a DOCTYPE or entities are not accepted")
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError as ex:
+        raise BadRequest(f"malformed XML: {ex.msg}") from ex
+    if root is None:
+        raise BadRequest("empty XML document")
+    return root
+
+
+def parse_json(body: bytes) -> dict:
+    """Parse a JSON body; raise ``BadRequest`` unless it is a JSON object."""
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as ex:
+        raise BadRequest(f"malformed JSON: {ex}") from ex
+    if not isinstance(value, dict):
+        raise BadRequest("the JSON body must be an object")
+    return value
+
+
+def _read_xml(root: etree._Element, rtype: ResourceType) -> tuple[dict, list[str]]:
+    qname = etree.QName(root)
+    if qname.namespace not in (None, NS) or qname.localname not in rtype.input_roots:
+        expected = ", ".join(sorted(rtype.input_roots))
+        return {}, [f"root element <{qname.localname}> is not one of {expected}"]
+    found: dict[str, list[etree._Element]] = {}
+    for child in root:
+        child_name = etree.QName(child)
+        # Elements of other namespaces are extensions; CIMI lets us skip them.
+        if child_name.namespace in (None, NS):
+            found.setdefault(child_name.localname, []).append(child)
+    return _read(rtype, found, "from_xml")
+
+
+def _read_json(body: Mapping, rtype: ResourceType) -> tuple[dict, list[str]]:
+    by_key = {attr.json_key: attr.name for attr in rtype.attrs}
+    found = {by_key[k]: v for k, v in body.items() if k in by_key}
+    return _read(rtype, found, "from_json")
+
+
+def _read(rtype: ResourceType, found: Mapping, method: str) -> tuple[dict, list[str]]:
+    values, problems = {}, []
+    for attr in rtype.attrs:
+        if attr.name not in found or attr.read_only:
+            # NOTE(gw): a client echoing a full representation (id, state...)
+            # is not an error on create; edits check read-only on their own.
+            continue
+        try:
+            value = getattr(_CODECS[attr.kind], method)(attr, found[attr.name])
+        except ValueError as ex:
+            problems.append(f"{attr.name}: {ex}")
+            continue
+        if _present(value):
+            values[attr.name] = value
+    for attr in rtype.attrs:
+        if (
+            attr.required
+            and attr.name not in values
+            and not any(p.startswith(f"{attr.name}:") for p in problems)
+        ):
+            problems.append(f"{attr.name}: required")
+    return values, problems
+
+
+def decode(parsed: etree._Element | Mapping, rtype: ResourceType) -> dict:
+    """Read a parsed body as ``rtype``; return its writable values by attr name.
+
+    Raises:
+        InvalidBody: listing every attribute that is missing or malformed.
+    """
+    if isinstance(parsed, etree._Element):
+        values, problems = _read_xml(parsed, rtype)
+    else:
+        values, problems = _read_json(parsed, rtype)
+    if problems:
+        raise InvalidBody(problems)
+    return values
+
+
+# -- error documents --------------------------------------------------------
+
+
+def encode_error(
+    status: int, title: str, message: str, url: str, media_type: str
+) -> bytes:
+    """Return an error document in Deltacloud's shape, without its backtrace.
+
+    DSP8009 defines no error type; CIMI clients of the era read Deltacloud's
+    ``<error status url><code/><message/></error>`` and its JSON twin.
+    """
+    if media_type == JSON_MEDIA_TYPE:
+        body = {"code": status, "error": title, "message": message, "url": url}
+        return json.dumps(body, ensure_ascii=False).encode()
+    root = etree.Element("error", status=str(status), url=url)
+    etree.SubElement(root, "code").text = str(status)
+    etree.SubElement(root, "title").text = title
+    etree.SubElement(root, "message").text = message
+    return etree.tostring(root, pretty_print=True)

@@ -1,0 +1,33 @@
+"""Resolve the hrefs a client sends back to ids of this gateway's resources."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+from urllib.parse import urljoin
+from urllib.parse import urlsplit
+
+
+def local_id(href: str, *, base_uri: str, collection: str) -> str | None:
+    """Return the id of the member of ``collection`` that ``href`` names.
+
+    ``href`` may be absolute, relative to ``base_uri`` (which ends in ``/``),
+    or a bare id. Returns None when it names anything else: another host, another
+    collection, a sub-resource.
+
+    Args:
+        href: what the client sent, trimmed.
+        base_uri: the entry point's ``baseURI``.
+        collection: the collection's path segment (``machines``).
+    """
+    if "/" not in href and ":" not in href:
+        return href or None
+    target, base = urlsplit(urljoin(base_uri, href)), urlsplit(base_uri)
+    if target.netloc.lower() != base.netloc.lower() or target.query:
+        return None
+    prefix = f"{base.path}{collection}/"
+    if not target.path.startswith(prefix):
+        return None
+    rest = target.path[len(prefix) :]
+    if not rest or "/" in rest:
+        return None
+    return unquote(rest)

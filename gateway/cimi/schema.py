@@ -1,0 +1,230 @@
+"""One declarative table per CIMI resource type.
+
+A table is an ordered tuple of ``Attr`` rows, common attributes first, then the
+type's own, then operations, as DSP0263 orders them. ``codec.py`` walks these
+tables to write and read both XML and JSON; nothing else knows the wire names.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+NS = "http://schemas.dmtf.org/cimi/1"
+SPEC_VERSION = "1.0.1"
+
+
+def action_uri(name: str) -> str:
+    """Return the CIMI URI of the action ``name`` (``capture``, ``stop``...)."""
+    return f"{NS}/action/{name}"
+
+
+class Kind(enum.Enum):
+    """The few shapes a CIMI attribute can take on the wire."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    DATETIME = "datetime"
+    ENUM = "enum"
+    URI = "uri"
+    REF = "ref"  # <x href="..."/> / {"x": {"href": "..."}}
+    PROPERTIES = "properties"  # <property key="k">v</property> / {"properties": {}}
+    OPERATIONS = "operations"  # <operation rel href/> / {"operations": [...]}
+    MEMBERS = "members"  # collection entries
+
+
+@dataclass(frozen=True)
+class Attr:
+    """One attribute of a resource type.
+
+    Args:
+        name: the XML element name, also the JSON key unless ``json_name``.
+        kind: how the value is put on the wire.
+        read_only: set by the server; ignored when a client sends it.
+        required: a create body must carry it.
+        choices: the allowed values of an ``ENUM``.
+        json_name: the JSON key when it differs (``property`` -> ``properties``).
+        member: the entry type of a ``MEMBERS`` attribute.
+    """
+
+    name: str
+    kind: Kind
+    read_only: bool = False
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    json_name: str | None = None
+    member: ResourceType | None = None
+
+    @property
+    def json_key(self) -> str:
+        return self.json_name or self.name
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """A CIMI resource type: its root element, resourceURI and attribute table.
+
+    Args:
+        name: the type name and XML root (``MachineImage``).
+        attrs: the ordered attribute table.
+        collection_key: the JSON key of its entries in a collection.
+        input_roots: XML roots accepted for a body of this type.
+        xml_root: the XML root when it differs from ``name`` (``Collection``).
+        path: the URL segment of its collection under a mount (Deltacloud's).
+        entry_point_key: the entry point attribute linking its collection.
+    """
+
+    name: str
+    attrs: tuple[Attr, ...]
+    collection_key: str = ""
+    input_roots: frozenset[str] = frozenset()
+    xml_root: str = ""
+    path: str = ""
+    entry_point_key: str = ""
+    by_name: Mapping[str, Attr] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {a.name: a for a in self.attrs})
+
+    @property
+    def type_uri(self) -> str:
+        return f"{NS}/{self.name}"
+
+    @property
+    def root(self) -> str:
+        return self.xml_root or self.name
+
+
+@dataclass(frozen=True)
+class Document:
+    """A resource ready for the wire: its type and values keyed by attr name."""
+
+    type: ResourceType
+    values: Mapping[str, Any]
+
+
+COMMON = (
+    Attr("id", Kind.URI, read_only=True),
+    Attr("name", Kind.TEXT),
+    Attr("description", Kind.TEXT),
+    Attr("created", Kind.DATETIME, read_only=True),
+    Attr("updated", Kind.DATETIME, read_only=True),
+    Attr("property", Kind.PROPERTIES, json_name="properties"),
+)
+OPERATIONS = Attr("operation", Kind.OPERATIONS, read_only=True, json_name="operations")
+
+IMAGE_STATES = ("CREATING", "AVAILABLE", "DELETING", "ERROR")
+IMAGE_TYPES = ("IMAGE", "SNAPSHOT", "PARTIAL_SNAPSHOT")
+MACHINE_STATES = (
+    "CREATING",
+    "STARTING",
+    "STARTED",
+    "STOPPING",
+    "STOPPED",
+    "PAUSING",
+    "PAUSED",
+    "SUSPENDING",
+    "SUSPENDED",
+    "DELETING",
+    "ERROR",
+)
+
+MACHINE_IMAGE = ResourceType(
+    "MachineImage",
+    COMMON
+    + (
+        Attr("state", Kind.ENUM, read_only=True, choices=IMAGE_STATES),
+        Attr("type", Kind.ENUM, choices=IMAGE_TYPES),
+        Attr("imageLocation", Kind.URI, required=True),
+        Attr("relatedImage", Kind.REF),
+        OPERATIONS,
+    ),
+    collection_key="machineImages",
+    path="machine_images",
+    entry_point_key="machineImages",
+    input_roots=frozenset({"MachineImage", "MachineImageCreate", "machineImageCreate"}),
+)
+
+MACHINE = ResourceType(
+    "Machine",
+    COMMON
+    + (
+        Attr("state", Kind.ENUM, read_only=True, choices=MACHINE_STATES),
+        Attr("cpu", Kind.INTEGER, read_only=True),
+        Attr("memory", Kind.INTEGER, read_only=True),
+        Attr("cpuArch", Kind.TEXT, read_only=True),
+        OPERATIONS,
+    ),
+    collection_key="machines",
+    path="machines",
+    entry_point_key="machines",
+    input_roots=frozenset({"Machine"}),
+)
+
+# NOTE: every collection key DSP0263 lists, in its order; a provider's entry
+# point fills only those it serves and the codec omits the rest.
+ENTRY_POINT_COLLECTIONS = (
+    "resourceMetadata",
+    "systems",
+    "systemTemplates",
+    "machines",
+    "machineTemplates",
+    "machineConfigs",
+    "machineImages",
+    "credentials",
+    "credentialTemplates",
+    "volumes",
+    "volumeTemplates",
+    "volumeConfigs",
+    "volumeImages",
+    "networks",
+    "networkTemplates",
+    "networkConfigs",
+    "networkPorts",
+    "networkPortTemplates",
+    "networkPortConfigs",
+    "addresses",
+    "addressTemplates",
+    "forwardingGroups",
+    "forwardingGroupTemplates",
+    "jobs",
+    "meters",
+    "meterTemplates",
+    "meterConfigs",
+    "eventLogs",
+    "eventLogTemplates",
+)
+
+CLOUD_ENTRY_POINT = ResourceType(
+    "CloudEntryPoint",
+    COMMON
+    + (Attr("baseURI", Kind.URI, read_only=True),)
+    + tuple(Attr(key, Kind.REF, read_only=True) for key in ENTRY_POINT_COLLECTIONS)
+    + (OPERATIONS,),
+    path="cloudEntryPoint",
+)
+
+
+@functools.cache
+def collection_of(member: ResourceType) -> ResourceType:
+    """Return the collection type whose entries are ``member`` resources."""
+    return ResourceType(
+        f"{member.name}Collection",
+        (
+            Attr("id", Kind.URI, read_only=True),
+            Attr("count", Kind.INTEGER, read_only=True),
+            Attr(
+                member.name,
+                Kind.MEMBERS,
+                read_only=True,
+                json_name=member.collection_key,
+                member=member,
+            ),
+            OPERATIONS,
+        ),
+        xml_root="Collection",
+    )

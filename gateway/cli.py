@@ -1,0 +1,124 @@
+"""The ``cimi-gateway`` command: serve the API under gunicorn, hash passwords."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from gateway import config as gateway_config
+from gateway.auth import hash_password
+from gateway.config import Config
+from gateway.config import ConfigError
+
+
+class GatewayServer(BaseApplication):
+    """Gunicorn's own application class, serving ``create_app(config)``.
+
+    Each worker builds its app after the fork, so no database connection or
+    libcloud driver is ever shared between processes.
+    """
+
+    def __init__(self, config: Config, options: dict[str, Any]) -> None:
+        self.config = config
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            # Settings newer than the installed gunicorn are skipped.
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from gateway.app import create_app
+
+        return create_app(self.config)
+
+
+def gunicorn_options(config: Config) -> dict[str, Any]:
+    """Return gunicorn settings for ``config``'s ``[server]`` table."""
+    options: dict[str, Any] = {
+        "bind": [config.bind],
+        "workers": config.workers,
+        "timeout": config.timeout,
+        "proc_name": "cimi-gateway",
+        # NOTE(gw): gunicorn 27's control socket sits at one fixed path per
+        # user, so a second gateway on the same machine would take it over.
+        "control_socket_disable": True,
+    }
+    if config.threads > 1:
+        options.update(worker_class="gthread", threads=config.threads)
+    return options
+
+
+def check_store(config: Config) -> None:
+    """Open the store once, so a bad path stops start-up with one line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gateway.store import Store
+
+    try:
+        Store(config.store_url).engine.dispose()
+    except (OSError, SQLAlchemyError) as ex:
+        raise ConfigError(f"store: cannot open {config.store_url}: {ex}") from ex
+
+
+def serve(args: argparse.Namespace) -> int:
+    config = gateway_config.load(args.config)
+    if args.bind:
+        config = gateway_config.replace_server(config, bind=args.bind)
+    if args.workers:
+        config = gateway_config.replace_server(config, workers=args.workers)
+    check_store(config)
+    GatewayServer(config, gunicorn_options(config)).run()
+    return 0
+
+
+def hash_password_command(args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        print("cimi-gateway: empty password", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="cimi-gateway",
+        description="A DMTF CIMI 1.0.1 API in front of real clouds.",
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("serve", help="serve the API under gunicorn")
+    run.add_argument(
+        "--config",
+        help=f"TOML config (default: ${gateway_config.ENV_VAR}, else the mock cloud)",
+    )
+    run.add_argument("--bind", help="HOST:PORT to listen on (default 127.0.0.1:8000)")
+    run.add_argument("--workers", type=int, help="worker processes (default 2)")
+    run.set_defaults(handler=serve)
+    hasher = commands.add_parser(
+        "hash-password", help="print a hash for [auth.users] (reads the password)"
+    )
+    hasher.set_defaults(handler=hash_password_command)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as ex:
+        print(f"cimi-gateway: config error: {ex}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""The gateway's TOML config: read, interpolate ``${ENV}``, validate.
+
+Any problem raises ``ConfigError`` with one line naming the key, which the
+command line prints instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from importlib import resources
+from typing import Any
+
+from providers.base import Setting
+from providers.registry import DRIVERS
+from providers.registry import provider_class
+
+ENV_VAR = "CIMI_GATEWAY_CONFIG"
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_BIND = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+_MOUNT = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
+AUTH_MODES = ("passthrough", "static")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One ``[providers.NAME]`` table."""
+
+    name: str
+    driver: str
+    mount: str
+    settings: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the gateway reads from its config file."""
+
+    providers: tuple[ProviderConfig, ...]
+    store_url: str
+    auth_mode: str = "passthrough"
+    users: Mapping[str, str] = field(default_factory=dict)
+    bind: str = "127.0.0.1:8000"
+    workers: int = 2
+    threads: int = 1
+    timeout: int = 60
+    max_body_bytes: int = 1024 * 1024
+    source: str = ""
+
+
+def default_config_text() -> str:
+    """Return the shipped default config: ``mock`` at ``/cimi``."""
+    return resources.files("gateway").joinpath("default.toml").read_text()
+
+
+def load(path: str | None = None) -> Config:
+    """Read the config at ``path``, else ``$CIMI_GATEWAY_CONFIG``, else the default.
+
+    Raises:
+        ConfigError: naming the first key that is wrong.
+    """
+    path = path or os.environ.get(ENV_VAR) or None
+    if path is None:
+        return parse(default_config_text(), source="<default config>")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as ex:
+        raise ConfigError(f"cannot read config file {path}: {ex.strerror}") from ex
+    return parse(text, source=path)
+
+
+def parse(text: str, *, source: str = "<string>") -> Config:
+    """Parse and validate config ``text``."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as ex:
+        raise ConfigError(f"{source}: not valid TOML: {ex}") from ex
+    raw = _interpolate(raw, "")
+    _only(raw, "", {"server", "store", "auth", "providers"})
+
+    server = _table(raw, "server")
+    _only(
+        server, "server.", {"bind", "workers", "threads", "timeout", "max_body_bytes"}
+    )
+    bind = _get(server, "server.bind", str, "127.0.0.1:8000")
+    if not _BIND.match(bind):
+        raise ConfigError(f"server.bind: '{bind}' is not HOST:PORT")
+
+    store = _table(raw, "store")
+    _only(store, "store.", {"path", "url"})
+    if "url" in store:
+        store_url = _get(store, "store.url", str, "")
+    else:
+        from gateway.store import url_for_path
+
+        store_url = url_for_path(_get(store, "store.path", str, "cimi-gateway.sqlite3"))
+
+    auth = _table(raw, "auth")
+    _only(auth, "auth.", {"mode", "users"})
+    mode = _get(auth, "auth.mode", str, "passthrough")
+    if mode not in AUTH_MODES:
+        raise ConfigError(f"auth.mode: '{mode}' is not one of {', '.join(AUTH_MODES)}")
+    users = _table(auth, "users", "auth.")
+    for user, hashed in users.items():
+        if not isinstance(hashed, str) or not hashed.startswith("pbkdf2_sha256$"):
+            raise ConfigError(
+                f"auth.users.{user}: expected a hash from 'cimi-gateway hash-password'"
+            )
+    if mode == "static" and not users:
+        raise ConfigError("auth.users: static mode needs at least one user")
+
+    providers = _providers(raw)
+    if mode == "static":
+        for entry in providers:
+            for name in ("key", "secret"):
+                if not entry.settings.get(name):
+                    raise ConfigError(
+                        f"providers.{entry.name}.{name}: static auth needs the "
+                        "cloud's credentials here"
+                    )
+    return Config(
+        providers=providers,
+        store_url=store_url,
+        auth_mode=mode,
+        users=dict(users),
+        bind=bind,
+        workers=_positive(server, "workers", 2),
+        threads=_positive(server, "threads", 1),
+        timeout=_positive(server, "timeout", 60),
+        max_body_bytes=_positive(server, "max_body_bytes", 1024 * 1024),
+        source=source,
+    )
+
+
+def _providers(raw: Mapping) -> tuple[ProviderConfig, ...]:
+    tables = _table(raw, "providers")
+    if not tables:
+        raise ConfigError("providers: at least one [providers.NAME] table is needed")
+    result, mounts = [], set()
+    for name, table in tables.items():
+        key = f"providers.{name}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{key}: expected a table")
+        driver = _get(table, f"{key}.driver", str, None)
+        if driver is None:
+            raise ConfigError(f"{key}.driver: required (one of {', '.join(DRIVERS)})")
+        if driver not in DRIVERS:
+            raise ConfigError(
+                f"{key}.driver: '{driver}' is not one of {', '.join(DRIVERS)}"
+            )
+        mount = _get(table, f"{key}.mount", str, None)
+        if mount is None or not _MOUNT.match(mount):
+            raise ConfigError(f"{key}.mount: expected a URL prefix such as '/cimi'")
+        if mount in mounts:
+            raise ConfigError(f"{key}.mount: '{mount}' is used by another provider")
+        mounts.add(mount)
+        spec: dict[str, Setting] = provider_class(driver).SETTINGS
+        _only(table, f"{key}.", {"driver", "mount", *spec})
+        settings = {}
+        for setting_name, setting in spec.items():
+            setting_key = f"{key}.{setting_name}"
+            if setting_name not in table:
+                if setting.required:
+                    raise ConfigError(f"{setting_key}: required ({setting.help})")
+                settings[setting_name] = setting.default
+                continue
+            value = table[setting_name]
+            if (
+                not isinstance(value, setting.type)
+                or isinstance(value, bool)
+                and (setting.type is not bool)
+            ):
+                raise ConfigError(f"{setting_key}: expected {_type_name(setting.type)}")
+            settings[setting_name] = value
+        result.append(ProviderConfig(name, driver, mount, settings))
+    return tuple(result)
+
+
+def _interpolate(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _interpolate(v, f"{key}.{k}" if key else k) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_interpolate(v, key) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{key}: environment variable {name} is not set")
+
+    return _INTERPOLATION.sub(replace, value)
+
+
+def _table(raw: Mapping, name: str, prefix: str = "") -> dict:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{prefix}{name}: expected a table")
+    return value
+
+
+def _only(table: Mapping, prefix: str, allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{prefix}{key}: unknown key")
+
+
+def _get(table: Mapping, key: str, kind: type, default: Any) -> Any:
+    value = table.get(key.rsplit(".", 1)[-1], default)
+    if value is not None and not isinstance(value, kind):
+        raise ConfigError(f"{key}: expected {_type_name(kind)}")
+    return value
+
+
+def _positive(table: Mapping, name: str, default: int) -> int:
+    value = _get(table, f"server.{name}", int, default)
+    if isinstance(value, bool) or value < 1:
+        raise ConfigError(f"server.{name}: expected a positive integer")
+    return value
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", list: "a list"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def replace_server(
+    config: Config, *, bind: str | None = None, workers: int | None = None
+) -> Config:
+    """Return ``config`` with command-line overrides of ``[server]``, checked."""
+    import dataclasses
+
+    if bind is not None and not _BIND.match(bind):
+        raise ConfigError(f"--bind: '{bind}' is not HOST:PORT")
+    if workers is not None and workers < 1:
+        raise ConfigError("--workers: expected a positive integer")
+    return dataclasses.replace(
+        config,
+        bind=bind if bind is not None else config.bind,
+        workers=workers if workers is not None else config.workers,
+    )

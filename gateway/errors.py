@@ -1,0 +1,75 @@
+"""One place that writes every error as a CIMI error document.
+
+Our ``CimiError``s and Falcon's own ``HTTPError``s (unknown route, 405, 415...)
+end up here, in XML or JSON as the client asked, with ``Vary: Accept``. An
+unexpected exception is logged with its traceback and answered with a bare 500
+document: the client never sees the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import falcon
+
+from gateway.cimi import codec
+from gateway.cimi.errors import CimiError
+from gateway.media import XML
+from gateway.media import negotiate
+
+log = logging.getLogger("gateway")
+
+BASIC_CHALLENGE = 'Basic realm="cimi-gateway"'
+
+
+def render_error(
+    req: falcon.Request, resp: falcon.Response, status: int, title: str, message: str
+) -> None:
+    """Write the error document for ``status`` into ``resp``."""
+    try:
+        media_type = negotiate(req)
+    except CimiError:
+        media_type = XML
+    resp.status = status
+    resp.content_type = media_type
+    resp.data = codec.encode_error(status, title, message, req.relative_uri, media_type)
+    resp.append_header("Vary", "Accept")
+    resp.media = None
+    if status == 401:
+        resp.set_header("WWW-Authenticate", BASIC_CHALLENGE)
+
+
+def handle_cimi_error(
+    req: falcon.Request, resp: falcon.Response, ex: CimiError, params: Any
+) -> None:
+    """Answer a ``CimiError`` raised anywhere below the app."""
+    render_error(req, resp, ex.status, ex.title, ex.message)
+
+
+def handle_unexpected(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
+) -> None:
+    """Answer any exception nobody expected: log it, tell the client little."""
+    log.exception("unexpected error on %s %s", req.method, req.relative_uri)
+    render_error(
+        req, resp, 500, "Internal Server Error", "an unexpected error occurred"
+    )
+
+
+def serialize_http_error(
+    req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError
+) -> None:
+    """Write one of Falcon's own errors as a CIMI error document."""
+    status = ex.status_code
+    title = HTTPStatus(status).phrase
+    if isinstance(ex, falcon.HTTPRouteNotFound):
+        message = f"nothing here: {req.path}"
+    elif isinstance(ex, falcon.HTTPMethodNotAllowed):
+        message = f"{req.method} is not allowed here; allowed: {ex.headers['Allow']}"
+    elif isinstance(ex, falcon.HTTPUnsupportedMediaType):
+        message = "send application/xml or application/json"
+    else:
+        message = ex.description or title
+    render_error(req, resp, status, title, message)

@@ -1,0 +1,85 @@
+"""The URLs of one mount as a request sees them, and provider answers linked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import falcon
+
+from gateway.cimi.hrefs import local_id
+from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.cimi.schema import Document
+from gateway.cimi.schema import ResourceType
+from gateway.cimi.schema import action_uri
+from gateway.cimi.schema import collection_of
+from providers.base import CAPTURE
+from providers.base import DELETE
+from providers.base import EDIT
+
+
+class Links:
+    """Build absolute hrefs under one mount, from the request's own host.
+
+    Args:
+        req: the request being answered.
+        mount: the provider's URL prefix (``/cimi``).
+    """
+
+    def __init__(self, req: falcon.Request, mount: str) -> None:
+        self.base_uri = f"{req.prefix}{mount}/"
+
+    def collection(self, rtype: ResourceType) -> str:
+        return f"{self.base_uri}{rtype.path}"
+
+    def item(self, rtype: ResourceType, id: str) -> str:
+        return f"{self.base_uri}{rtype.path}/{quote(id, safe='')}"
+
+    def local_id(self, href: str, rtype: ResourceType) -> str | None:
+        """Return the id of the ``rtype`` resource ``href`` names, if ours."""
+        return local_id(href, base_uri=self.base_uri, collection=rtype.path)
+
+    def operation(self, name: str, rtype: ResourceType, id: str) -> tuple[str, str]:
+        """Return the (rel, href) of operation ``name`` on one resource."""
+        if name in (DELETE, EDIT):
+            return name, self.item(rtype, id)
+        if name == CAPTURE:
+            # Capture is a POST of a MachineImage to the images collection.
+            return action_uri(CAPTURE), self.collection(MACHINE_IMAGE)
+        return action_uri(name), f"{self.item(rtype, id)}/{name}"
+
+    def values(self, rtype: ResourceType, answer: Mapping[str, Any]) -> dict:
+        """Return a provider's answer with its id and operations as hrefs."""
+        local = answer["id"]
+        values = dict(answer)
+        values["id"] = self.item(rtype, local)
+        values["operation"] = [
+            self.operation(name, rtype, local) for name in answer.get("operations", ())
+        ]
+        return values
+
+    def document(self, rtype: ResourceType, answer: Mapping[str, Any]) -> Document:
+        """Return one resource, linked."""
+        return Document(rtype, self.values(rtype, answer))
+
+    def collection_document(
+        self,
+        rtype: ResourceType,
+        answers: Iterable[Mapping[str, Any]],
+        *,
+        can_add: bool,
+    ) -> Document:
+        """Return a collection of ``rtype`` resources, linked."""
+        members = [self.values(rtype, answer) for answer in answers]
+        url = self.collection(rtype)
+        return Document(
+            collection_of(rtype),
+            {
+                "id": url,
+                "count": len(members),
+                rtype.name: members,
+                "operation": [("add", url)] if can_add else [],
+            },
+        )

@@ -1,0 +1,1 @@
+"""Clouds behind the gateway, each a libcloud driver wrapped in a ``Provider``."""
