@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import sys
 from typing import Any
 
@@ -36,6 +37,11 @@ class GatewayServer(BaseApplication):
     def load(self) -> Any:
         from gateway.app import create_app
 
+        # The gateway's own log lines go where gunicorn's error log goes.
+        gunicorn_log = logging.getLogger("gunicorn.error")
+        gateway_log = logging.getLogger("gateway")
+        gateway_log.handlers = gunicorn_log.handlers
+        gateway_log.setLevel(gunicorn_log.level)
         return create_app(self.config)
 
 

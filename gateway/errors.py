@@ -28,10 +28,13 @@ def render_error(
     req: falcon.Request, resp: falcon.Response, status: int, title: str, message: str
 ) -> None:
     """Write the error document for ``status`` into ``resp``."""
-    try:
-        media_type = negotiate(req)
-    except CimiError:
-        media_type = XML
+    media_type = XML
+    for honour_format in (True, False):
+        try:
+            media_type = negotiate(req, honour_format=honour_format)
+            break
+        except CimiError:
+            continue
     resp.status = status
     resp.content_type = media_type
     resp.data = codec.encode_error(status, title, message, req.relative_uri, media_type)
