@@ -32,6 +32,8 @@ from libcloud.compute.base import NodeDriver
 from libcloud.compute.base import NodeImage
 
 from gateway.cimi.errors import CimiError
+from gateway.cimi.errors import Conflict
+from gateway.cimi.errors import NotFound
 from gateway.cimi.errors import ProviderFailed
 from gateway.cimi.errors import ProviderTimeout
 from gateway.cimi.errors import Unauthorized
@@ -155,6 +157,78 @@ class LibcloudProvider(Provider):
         """Map a cloud-specific failure to our error; None when unknown."""
         return None
 
+    # -- how each cloud finds things; the defaults are libcloud's own ---------
+
+    def fetch_images(self, driver: NodeDriver) -> list[NodeImage]:
+        """Return the images the collection lists."""
+        return driver.list_images()
+
+    def find_image(self, driver: NodeDriver, image_id: str) -> NodeImage:
+        """Return one image, any the cloud lets us read."""
+        return driver.get_image(image_id)
+
+    def is_listed(self, node: Node) -> bool:
+        """Tell whether a node the cloud reports still exists for a client."""
+        return True
+
+    def find_node(self, driver: NodeDriver, machine_id: str) -> Node:
+        """Return one node; raise ``NotFound`` when the cloud has none."""
+        nodes = [
+            node
+            for node in driver.list_nodes(ex_node_ids=[machine_id])
+            if node.id == machine_id and self.is_listed(node)
+        ]
+        if not nodes:
+            raise NotFound(f"no machine {machine_id}")
+        return nodes[0]
+
+    def create_image(self, driver: NodeDriver, node: Node, values: dict) -> NodeImage:
+        """Capture ``node``; return the new image as the cloud reports it."""
+        return driver.create_image(node, values.get("name"), values.get("description"))
+
+    # -- the Provider contract, the same for every libcloud cloud -------------
+
+    def list_machine_images(self, creds: Credentials) -> list[dict]:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            images = self.fetch_images(driver)
+        return [self.to_machine_image(image) for image in images]
+
+    def get_machine_image(self, creds: Credentials, image_id: str) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            image = self.find_image(driver, image_id)
+        return self.to_machine_image(image)
+
+    def capture(self, creds: Credentials, machine_id: str, values: dict) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            node = self.find_node(driver, machine_id)
+            # The operation is offered exactly when the capture is allowed.
+            if CAPTURE not in self.to_machine(node)["operations"]:
+                state = self.to_machine(node)["state"]
+                raise Conflict(f"machine {machine_id} cannot be captured ({state})")
+            image = self.create_image(driver, node, values)
+        return self.to_machine_image(image)
+
+    def delete_machine_image(self, creds: Credentials, image_id: str) -> None:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            # Clouds' booleans are unreliable (moto): no exception is success.
+            driver.delete_image(self.find_image(driver, image_id))
+
+    def list_machines(self, creds: Credentials) -> list[dict]:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            nodes = driver.list_nodes()
+        return [self.to_machine(node) for node in nodes if self.is_listed(node)]
+
+    def get_machine(self, creds: Credentials, machine_id: str) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            node = self.find_node(driver, machine_id)
+        return self.to_machine(node)
+
     # -- shared machinery --------------------------------------------------
 
     def driver(self, creds: Credentials) -> NodeDriver:
@@ -186,6 +260,7 @@ class LibcloudProvider(Provider):
         except Exception as ex:
             error = self.translate(ex) or _generic_error(ex)
             error.message = _scrub(error.message, creds)
+            error.args = (error.message,)
             raise error from ex
 
 

@@ -12,6 +12,7 @@ external entity costs nothing.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +45,16 @@ _PARSER = etree.XMLParser(
 
 def _q(name: str) -> str:
     return f"{{{NS}}}{name}"
+
+
+# Characters XML 1.0 cannot carry; a cloud's description may hold them.
+_NOT_XML = re.compile(
+    "[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+
+
+def _xml_text(value: str) -> str:
+    return _NOT_XML.sub("\ufffd", value)
 
 
 # -- scalar formats ---------------------------------------------------------
@@ -97,7 +108,7 @@ def _scalar(
     fmt: Callable[[Any], str], parse: Callable[[str], Any], json_native: bool
 ) -> _Codec:
     def to_xml(parent: etree._Element, attr: Attr, value: Any) -> None:
-        etree.SubElement(parent, _q(attr.name)).text = fmt(value)
+        etree.SubElement(parent, _q(attr.name)).text = _xml_text(fmt(value))
 
     def to_json(attr: Attr, value: Any) -> Any:
         return value if json_native else fmt(value)
@@ -146,7 +157,9 @@ def _properties_to_xml(parent: etree._Element, attr: Attr, value: Mapping) -> No
     for key, text in value.items():
         # NOTE(gw): DSP8009 names the key `name`, Deltacloud wrote `key`;
         # writing both keeps the schema and Deltacloud's clients happy.
-        etree.SubElement(parent, _q(attr.name), name=key, key=key).text = text
+        key = _xml_text(key)
+        element = etree.SubElement(parent, _q(attr.name), name=key, key=key)
+        element.text = _xml_text(text)
 
 
 def _properties_from_xml(attr: Attr, elements: list[etree._Element]) -> dict:
@@ -164,7 +177,10 @@ def _properties_from_json(attr: Attr, value: Any) -> dict:
         isinstance(v, str) for v in value.values()
     ):
         raise ValueError("must be an object of strings")
-    return {k.strip(): v.strip() for k, v in value.items()}
+    result = {k.strip(): v.strip() for k, v in value.items()}
+    if "" in result:
+        raise ValueError("a property needs a non-blank key")
+    return result
 
 
 def _operations_to_xml(parent: etree._Element, attr: Attr, value: list) -> None:
@@ -257,16 +273,24 @@ def encode(doc: Document, media_type: str) -> bytes:
 # -- reading ----------------------------------------------------------------
 
 
+_NO_DTD = "XML documents with a DOCTYPE or entities are not accepted"
+
+
 def parse_xml(body: bytes) -> etree._Element:
     """Parse an XML body safely; raise ``BadRequest`` when it is not XML."""
+    # The byte check refuses the common case before any parsing; the docinfo
+    # check after it catches a DOCTYPE hidden by UTF-16 or UTF-32.
     if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
-        raise BadRequest("XML documents with a DOCTYPE or entities are not accepted")
+        raise BadRequest(_NO_DTD)
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as ex:
         raise BadRequest(f"malformed XML: {ex.msg}") from ex
     if root is None:
         raise BadRequest("empty XML document")
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise BadRequest(_NO_DTD)
     return root
 
 
@@ -276,6 +300,8 @@ def parse_json(body: bytes) -> dict:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError) as ex:
         raise BadRequest(f"malformed JSON: {ex}") from ex
+    except RecursionError as ex:
+        raise BadRequest("malformed JSON: nested too deeply") from ex
     if not isinstance(value, dict):
         raise BadRequest("the JSON body must be an object")
     return value
@@ -297,7 +323,8 @@ def _read_xml(root: etree._Element, rtype: ResourceType) -> tuple[dict, list[str
 
 def _read_json(body: Mapping, rtype: ResourceType) -> tuple[dict, list[str]]:
     by_key = {attr.json_key: attr.name for attr in rtype.attrs}
-    found = {by_key[k]: v for k, v in body.items() if k in by_key}
+    # A JSON null means the attribute is absent.
+    found = {by_key[k]: v for k, v in body.items() if k in by_key and v is not None}
     return _read(rtype, found, "from_json")
 
 

@@ -19,15 +19,20 @@ def local_id(href: str, *, base_uri: str, collection: str) -> str | None:
         base_uri: the entry point's ``baseURI``.
         collection: the collection's path segment (``machines``).
     """
-    if "/" not in href and ":" not in href:
-        return href or None
+    if not any(c in href for c in "/:?#"):
+        return _segment(href)
     target, base = urlsplit(urljoin(base_uri, href)), urlsplit(base_uri)
     if target.netloc.lower() != base.netloc.lower() or target.query:
         return None
     prefix = f"{base.path}{collection}/"
     if not target.path.startswith(prefix):
         return None
-    rest = target.path[len(prefix) :]
-    if not rest or "/" in rest:
+    return _segment(target.path[len(prefix) :])
+
+
+def _segment(text: str) -> str | None:
+    """Return one decoded path segment, or None if it is empty or several."""
+    if not text or "/" in text:
         return None
-    return unquote(rest)
+    segment = unquote(text)
+    return None if not segment or "/" in segment or segment in (".", "..") else segment

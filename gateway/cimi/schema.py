@@ -89,6 +89,8 @@ class ResourceType:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {a.name: a for a in self.attrs})
+        if not self.input_roots:
+            object.__setattr__(self, "input_roots", frozenset({self.name}))
 
     @property
     def type_uri(self) -> str:

@@ -1,0 +1,48 @@
+"""Fixtures for the codec tests: the seed page's XML bodies and the DSP8009 schema.
+
+Both live in the ``shared`` directory beside the repository root, found from
+this file so a clone anywhere works as long as ``shared`` sits beside it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED = (REPO_ROOT / ".." / "shared").resolve()
+SEED_PAGE = SHARED / "seed" / "000_1af22411b7ec7335.txt"
+XSD = SHARED / "notes" / "DSP8009-1.0.0.xsd"
+
+
+def _seed_bodies() -> dict[str, bytes]:
+    """Return the XML bodies of the seed page's examples, keyed by their role."""
+    page = SEED_PAGE.read_text(encoding="utf-8")
+    bodies = []
+    for block in re.findall(r"<pre>(.*?)</pre>", page, flags=re.DOTALL):
+        text = html.unescape(block)
+        # An example is HTTP headers, then (maybe) an XML body from its first "<".
+        start = re.search(r"^<", text, flags=re.MULTILINE)
+        if start:
+            bodies.append(text[start.start() :].strip().encode())
+    # NOTE(tests): the page shows, in order, the collection, one image, the
+    # capture POST body and the 201 answer to it.
+    keys = ("collection", "image", "create", "created")
+    assert len(bodies) == len(keys), f"the seed page has {len(bodies)} XML bodies"
+    return dict(zip(keys, bodies, strict=True))
+
+
+@pytest.fixture(scope="session")
+def seed_xml() -> dict[str, bytes]:
+    """The seed page's XML bodies: collection, image, create, created."""
+    return _seed_bodies()
+
+
+@pytest.fixture(scope="session")
+def cimi_schema() -> etree.XMLSchema:
+    """DSP8009 1.0.0, loaded once, without touching the network."""
+    return etree.XMLSchema(etree.parse(str(XSD), etree.XMLParser(no_network=True)))
