@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = (REPO_ROOT / ".." / "shared").resolve()
-SEED_PAGE = SHARED / "seed" / "000_1af22411b7ec7335.txt"
-XSD = SHARED / "notes" / "DSP8009-1.0.0.xsd"
+from tests.support.shared import SEED_PAGE
+from tests.support.shared import load_schema
 
 
 def _seed_bodies() -> dict[str, bytes]:
@@ -45,4 +42,4 @@ def seed_xml() -> dict[str, bytes]:
 @pytest.fixture(scope="session")
 def cimi_schema() -> etree.XMLSchema:
     """DSP8009 1.0.0, loaded once, without touching the network."""
-    return etree.XMLSchema(etree.parse(str(XSD), etree.XMLParser(no_network=True)))
+    return load_schema()

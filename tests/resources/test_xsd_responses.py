@@ -1,0 +1,49 @@
+"""Every XML document the app serves validates against DSP8009.
+
+Once the seed's ``resourceURI`` attribute is taken off a non-Collection root;
+error documents are not CIMI resources (DSP8009 has no error type).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.resources.conftest import AUTH
+from tests.support.shared import load_schema
+from tests.support.shared import without_resource_uri
+
+PATHS = [
+    "/cimi/cloudEntryPoint",
+    "/cimi/machine_images",
+    "/cimi/machine_images/img1",
+    "/cimi/machines",
+    "/cimi/machines/inst0",
+    "/cimi/machines/inst3",
+]
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return load_schema()
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_served_xml_validates(mock_client, schema, path):
+    response = mock_client.simulate_get(
+        path, headers={**AUTH, "Accept": "application/xml"}
+    )
+
+    assert response.status_code == 200
+    root = without_resource_uri(response.content)
+    assert schema.validate(root), schema.error_log
+
+
+def test_created_image_validates(mock_client, schema):
+    response = mock_client.simulate_post(
+        "/cimi/machine_images",
+        headers={**AUTH, "Content-Type": "application/xml"},
+        body="<MachineImage><name>v</name><imageLocation>inst1</imageLocation></MachineImage>",
+    )
+
+    assert response.status_code == 201
+    assert schema.validate(without_resource_uri(response.content)), schema.error_log
