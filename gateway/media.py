@@ -28,14 +28,18 @@ def negotiate(req: falcon.Request, *, honour_format: bool = True) -> str:
     Raises:
         NotAcceptable: when the client accepts neither XML nor JSON.
     """
-    forced = req.get_param("$format") if honour_format else None
+    forced = None
+    if honour_format and req.query_string:
+        forced = req.get_param("$format")
     if forced is not None:
         if forced.lower() not in _FORMATS:
             raise BadRequest("$format must be xml or json")
         return _FORMATS[forced.lower()]
     accept = req.get_header("Accept")
-    if not accept or accept.strip() == "*/*":
+    if not accept or accept == "*/*":
         return XML
+    if accept in _FORMATS.values():
+        return accept
     preferred = req.client_prefers((XML, JSON))
     if preferred is None:
         raise NotAcceptable(

@@ -23,6 +23,7 @@ from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import bindparam
 from sqlalchemy import create_engine
 from sqlalchemy import delete
 from sqlalchemy import event
@@ -31,6 +32,8 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import SingletonThreadPool
+from sqlalchemy.sql.base import Executable
 
 metadata = MetaData()
 
@@ -47,6 +50,26 @@ records = Table(
 )
 
 _SEEDED = "_seeded"
+
+# PERF(gw): statements built once; building a select() costs more than
+# running it on SQLite.
+_KEY = (
+    (records.c.namespace == bindparam("ns_"))
+    & (records.c.kind == bindparam("kind_"))
+    & (records.c.id == bindparam("id_"))
+)
+_GET = select(records.c.data).where(_KEY)
+_CREATED = select(records.c.created).where(_KEY)
+_LIST = (
+    select(records.c.data)
+    .where(
+        (records.c.namespace == bindparam("ns_"))
+        & (records.c.kind == bindparam("kind_"))
+    )
+    .order_by(records.c.seq)
+)
+_REPLACE = update(records).where(_KEY).values(data=bindparam("data_"))
+_REMOVE = delete(records).where(_KEY)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -74,31 +97,49 @@ class Store:
             folder = os.path.dirname(url.removeprefix("sqlite:///"))
             if folder:
                 os.makedirs(folder, exist_ok=True)
-        self.engine: Engine = create_engine(url)
-        if self.engine.dialect.name == "sqlite":
+        sqlite = url.startswith("sqlite")
+        # PERF(gw): for SQLite, one connection per thread, kept: checking a
+        # connection out of a queue costs more than the query.
+        pooling = {"poolclass": SingletonThreadPool, "pool_size": 64} if sqlite else {}
+        self.engine: Engine = create_engine(url, **pooling)
+        if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        self._compiled = {
+            statement: statement.compile(dialect=self.engine.dialect)
+            for statement in (_GET, _LIST)
+        }
 
     def get(self, namespace: str, kind: str, id: str) -> dict | None:
         """Return one record's data, or None."""
-        query = select(records.c.data).where(
-            records.c.namespace == namespace,
-            records.c.kind == kind,
-            records.c.id == id,
-        )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        return None if row is None else json.loads(row.data)
+        rows = self._read(_GET, {"ns_": namespace, "kind_": kind, "id_": id})
+        return json.loads(rows[0][0]) if rows else None
 
     def list(self, namespace: str, kind: str) -> list[dict]:
         """Return every record of ``kind`` in ``namespace``, oldest first."""
-        query = (
-            select(records.c.data)
-            .where(records.c.namespace == namespace, records.c.kind == kind)
-            .order_by(records.c.seq)
-        )
-        with self.engine.connect() as conn:
-            return [json.loads(row.data) for row in conn.execute(query)]
+        rows = self._read(_LIST, {"ns_": namespace, "kind_": kind})
+        return [json.loads(row[0]) for row in rows]
+
+    def _read(self, statement: Executable, params: dict) -> list[tuple]:
+        # PERF(gw): the hot reads run their compiled SQL on the DBAPI
+        # connection itself; SQLAlchemy's result machinery costs more than
+        # SQLite's answer. The read ends its transaction, so the next one sees
+        # what other workers have written since.
+        compiled = self._compiled[statement]
+        values = compiled.construct_params(params)
+        if compiled.positiontup is not None:
+            values = tuple(values[name] for name in compiled.positiontup)
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(str(compiled), values)
+                return cursor.fetchall()
+            finally:
+                cursor.close()
+                connection.rollback()
+        finally:
+            connection.close()
 
     def add(self, namespace: str, kind: str, id: str, data: dict) -> bool:
         """Insert a record; return False when one with that id exists."""
@@ -113,27 +154,17 @@ class Store:
 
     def replace(self, namespace: str, kind: str, id: str, data: dict) -> bool:
         """Overwrite an existing record's data; return False when there is none."""
-        query = (
-            update(records)
-            .where(
-                records.c.namespace == namespace,
-                records.c.kind == kind,
-                records.c.id == id,
-            )
-            .values(data=json.dumps(data))
-        )
+        key = {"ns_": namespace, "kind_": kind, "id_": id}
         with self.engine.begin() as conn:
-            return conn.execute(query).rowcount > 0
+            return (
+                conn.execute(_REPLACE, {**key, "data_": json.dumps(data)}).rowcount > 0
+            )
 
     def remove(self, namespace: str, kind: str, id: str) -> bool:
         """Delete a record; return False when there was none."""
-        query = delete(records).where(
-            records.c.namespace == namespace,
-            records.c.kind == kind,
-            records.c.id == id,
-        )
+        key = {"ns_": namespace, "kind_": kind, "id_": id}
         with self.engine.begin() as conn:
-            return conn.execute(query).rowcount > 0
+            return conn.execute(_REMOVE, key).rowcount > 0
 
     def seed_once(self, namespace: str, items: Iterable[tuple[str, str, dict]]) -> bool:
         """Insert ``items`` (kind, id, data) unless this namespace was seeded.
@@ -153,13 +184,9 @@ class Store:
 
     def seeded_at(self, namespace: str) -> datetime | None:
         """Return when ``namespace`` was seeded, or None."""
-        query = select(records.c.created).where(
-            records.c.namespace == namespace,
-            records.c.kind == _SEEDED,
-            records.c.id == namespace,
-        )
+        key = {"ns_": namespace, "kind_": _SEEDED, "id_": namespace}
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(_CREATED, key).first()
         if row is None:
             return None
         created = row.created

@@ -11,9 +11,11 @@ external entity costs nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +45,7 @@ _PARSER = etree.XMLParser(
 )
 
 
+@functools.cache
 def _q(name: str) -> str:
     return f"{{{NS}}}{name}"
 
@@ -54,6 +57,8 @@ _NOT_XML = re.compile(
 
 
 def _xml_text(value: str) -> str:
+    if value.isascii() and value.isprintable():
+        return value
     return _NOT_XML.sub("\ufffd", value)
 
 
@@ -232,23 +237,30 @@ _CODECS: dict[Kind, _Codec] = {
 
 def _present(value: Any) -> bool:
     # Empty strings, maps and arrays are omitted, not serialized empty.
-    return value is not None and value != "" and value != {} and value != []
+    return value is not None and (bool(value) or value == 0)
+
+
+def _written(rtype: ResourceType, values: Mapping) -> Iterator[tuple[Attr, Any]]:
+    """Yield the attributes of ``values`` that go on the wire, in table order."""
+    for attr in rtype.attrs:
+        value = values.get(attr.name)
+        if value is None:
+            continue
+        # A collection keeps its (maybe empty) member list.
+        if value or value == 0 or attr.kind is Kind.MEMBERS:
+            yield attr, value
 
 
 def _write_xml(element: etree._Element, rtype: ResourceType, values: Mapping) -> None:
-    for attr in rtype.attrs:
-        value = values.get(attr.name)
-        if _present(value) or attr.kind is Kind.MEMBERS and value is not None:
-            _CODECS[attr.kind].to_xml(element, attr, value)
+    for attr, value in _written(rtype, values):
+        _CODECS[attr.kind].to_xml(element, attr, value)
 
 
 def _write_json(rtype: ResourceType, values: Mapping) -> dict:
-    result = {}
-    for attr in rtype.attrs:
-        value = values.get(attr.name)
-        if _present(value) or attr.kind is Kind.MEMBERS and value is not None:
-            result[attr.json_key] = _CODECS[attr.kind].to_json(attr, value)
-    return result
+    return {
+        attr.json_key: _CODECS[attr.kind].to_json(attr, value)
+        for attr, value in _written(rtype, values)
+    }
 
 
 def to_xml(doc: Document) -> bytes:

@@ -23,7 +23,7 @@ def action_uri(name: str) -> str:
     return f"{NS}/action/{name}"
 
 
-class Kind(enum.Enum):
+class Kind(enum.StrEnum):
     """The few shapes a CIMI attribute can take on the wire."""
 
     TEXT = "text"
