@@ -41,22 +41,21 @@ class Links:
         """Return the id of the ``rtype`` resource ``href`` names, if ours."""
         return local_id(href, base_uri=self.base_uri, collection=rtype.path)
 
-    def operation(self, name: str, rtype: ResourceType, id: str) -> tuple[str, str]:
-        """Return the (rel, href) of operation ``name`` on one resource."""
+    def operation(self, name: str, item: str) -> tuple[str, str]:
+        """Return the (rel, href) of operation ``name`` on the resource at ``item``."""
         if name in (DELETE, EDIT):
-            return name, self.item(rtype, id)
+            return name, item
         if name == CAPTURE:
             # Capture is a POST of a MachineImage to the images collection.
             return action_uri(CAPTURE), self.collection(MACHINE_IMAGE)
-        return action_uri(name), f"{self.item(rtype, id)}/{name}"
+        return action_uri(name), f"{item}/{name}"
 
     def values(self, rtype: ResourceType, answer: Mapping[str, Any]) -> dict:
         """Return a provider's answer with its id and operations as hrefs."""
-        local = answer["id"]
         values = dict(answer)
-        values["id"] = self.item(rtype, local)
+        item = values["id"] = self.item(rtype, answer["id"])
         values["operation"] = [
-            self.operation(name, rtype, local) for name in answer.get("operations", ())
+            self.operation(name, item) for name in answer.get("operations", ())
         ]
         return values
 
