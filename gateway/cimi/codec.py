@@ -119,6 +119,8 @@ def _scalar(
         return value if json_native else fmt(value)
 
     def check(attr: Attr, value: Any) -> Any:
+        if _NOT_XML.search(value):
+            raise ValueError("holds characters XML cannot carry")
         value = parse(value.strip())
         if attr.choices and value not in attr.choices:
             allowed = ", ".join(attr.choices)
@@ -128,6 +130,8 @@ def _scalar(
     def from_xml(attr: Attr, elements: list[etree._Element]) -> Any:
         if len(elements) > 1:
             raise ValueError("given more than once")
+        if len(elements[0]):
+            raise ValueError("must be text, not elements")
         return check(attr, elements[0].text or "")
 
     def from_json(attr: Attr, value: Any) -> Any:
@@ -143,7 +147,7 @@ def _scalar(
 
 
 def _ref_to_xml(parent: etree._Element, attr: Attr, value: str) -> None:
-    etree.SubElement(parent, _q(attr.name), href=value)
+    etree.SubElement(parent, _q(attr.name), href=_xml_text(value))
 
 
 def _ref_from_xml(attr: Attr, elements: list[etree._Element]) -> str:
@@ -190,7 +194,7 @@ def _properties_from_json(attr: Attr, value: Any) -> dict:
 
 def _operations_to_xml(parent: etree._Element, attr: Attr, value: list) -> None:
     for rel, href in value:
-        etree.SubElement(parent, _q(attr.name), rel=rel, href=href)
+        etree.SubElement(parent, _q(attr.name), rel=rel, href=_xml_text(href))
 
 
 def _operations_to_json(attr: Attr, value: list) -> list:
@@ -393,8 +397,8 @@ def encode_error(
     if media_type == JSON_MEDIA_TYPE:
         body = {"code": status, "error": title, "message": message, "url": url}
         return json.dumps(body, ensure_ascii=False).encode()
-    root = etree.Element("error", status=str(status), url=url)
+    root = etree.Element("error", status=str(status), url=_xml_text(url))
     etree.SubElement(root, "code").text = str(status)
-    etree.SubElement(root, "title").text = title
-    etree.SubElement(root, "message").text = message
+    etree.SubElement(root, "title").text = _xml_text(title)
+    etree.SubElement(root, "message").text = _xml_text(message)
     return etree.tostring(root, pretty_print=True)

@@ -648,3 +648,43 @@ def test_schemas_under_round_trip_are_the_three_tables() -> None:
         "description": "Cloud Entry Point for the mock provider",
         "property": {"driver": "mock"},
     }
+
+
+@pytest.mark.parametrize(
+    ("parsed", "words"),
+    [
+        pytest.param(
+            lambda: codec.parse_xml(
+                b"<MachineImage><imageLocation>inst1</imageLocation>"
+                b"<name>a<b>q</b>c</name></MachineImage>"
+            ),
+            "name: must be text",
+            id="xml-mixed-content",
+        ),
+        pytest.param(
+            lambda: codec.parse_json(
+                b'{"imageLocation": "inst1", "name": "a\\u0000b"}'
+            ),
+            "name: holds characters",
+            id="json-nul",
+        ),
+        pytest.param(
+            lambda: codec.parse_json(
+                b'{"imageLocation": "inst1", "description": "\\u0007"}'
+            ),
+            "description: holds characters",
+            id="json-bell",
+        ),
+    ],
+)
+def test_text_xml_cannot_carry_is_refused(parsed, words) -> None:
+    with pytest.raises(InvalidBody, match=words):
+        codec.decode(parsed(), MACHINE_IMAGE)
+
+
+def test_json_null_means_absent() -> None:
+    values = codec.decode(
+        codec.parse_json(b'{"imageLocation": "inst1", "name": null}'), MACHINE_IMAGE
+    )
+
+    assert "name" not in values

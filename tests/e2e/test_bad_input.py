@@ -161,6 +161,7 @@ CASES = [
         "nope",
     ),
     ("unknown-path", "GET", "/cimi/volumes", {}, None, 404, "/cimi/volumes"),
+    ("control-char-id", "GET", "/cimi/machine_images/a%00%01b", {}, None, 404, "a"),
     ("post-machines", "POST", "/cimi/machines", XML_BODY, "<Machine/>", 405, "POST"),
     (
         "put-image",
