@@ -42,7 +42,6 @@ class CimiMiddleware:
             raise PayloadTooLarge(f"the body exceeds {self.max_body_bytes} bytes")
         provider = self._provider_for(req.path)
         if provider is not None:
-            req.context.provider = provider
             req.context.credentials = self.authenticator.authenticate(
                 req.get_header("Authorization"), provider
             )
