@@ -92,6 +92,8 @@ class MockNodeDriver(NodeDriver):
         self._seed()
 
     def _seed(self) -> None:
+        if self.store.seeded_at(self.namespace) is not None:
+            return
         created = _now()
         data = fixtures()
         items = [
