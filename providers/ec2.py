@@ -1,17 +1,21 @@
 """The ``ec2`` cloud: Amazon EC2, or an EC2-compatible API, through libcloud.
 
-libcloud's ``EC2NodeDriver`` is used as it is, with two adjustments so that it
-also speaks to moto, LocalStack and Eucalyptus: requests are always signed with
-SigV4 (a SigV2 GET carries no ``Authorization`` header, and moto then routes it
-to S3), and answers are parsed whatever EC2 XML namespace they carry.
+libcloud's EC2 driver is used with the fixes of ``providers/ec2_driver.py``,
+always signing with SigV4 (a SigV2 GET carries no ``Authorization`` header,
+and moto then routes it to S3). A machine's CIMI name, description and
+properties are its EC2 tags: ``Name``, ``Description`` and every other tag
+but those EC2 keeps for itself (``aws:*``). The machine configurations are
+libcloud's static instance types, mapped in ``providers/ec2_sizes.py``.
 """
 
 from __future__ import annotations
 
+import base64
+import logging
 import re
+from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,21 +23,26 @@ from libcloud.common.exceptions import BaseHTTPError
 from libcloud.common.types import LibcloudError
 from libcloud.compute.base import Node
 from libcloud.compute.base import NodeImage
-from libcloud.compute.drivers.ec2 import NAMESPACE
-from libcloud.compute.drivers.ec2 import EC2Connection
-from libcloud.compute.drivers.ec2 import EC2NodeDriver
-from libcloud.compute.drivers.ec2 import EC2Response
+from libcloud.compute.base import NodeSize
 
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import CimiError
 from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
+from gateway.cimi.errors import ProviderUnavailable
 from gateway.cimi.errors import Unauthorized
-from providers.base import CAPTURE
 from providers.base import DELETE
 from providers.base import Credentials
-from providers.base import LibcloudProvider
+from providers.base import MachineSpec
 from providers.base import Setting
+from providers.base import machine_operations
+from providers.ec2_driver import GatewayEC2NodeDriver
+from providers.ec2_sizes import instance_types
+from providers.ec2_sizes import region_sizes
+from providers.ec2_sizes import to_machine_configuration
+from providers.libcloud_provider import LibcloudProvider
+
+log = logging.getLogger("gateway.ec2")
 
 # EC2's own image and instance states, to CIMI's; anything else is an ERROR.
 IMAGE_STATE = {
@@ -67,67 +76,29 @@ ERRORS: dict[str, type[CimiError]] = {
     "InvalidAMIName.Duplicate": Conflict,
     "InvalidAMIName.Malformed": BadRequest,
     "IncorrectInstanceState": Conflict,
+    "UnsupportedOperation": Conflict,
     "InvalidParameterValue": BadRequest,
+    "InvalidParameterCombination": BadRequest,
+    "InvalidKeyPair.*": BadRequest,
+    "InvalidInstanceType": BadRequest,
+    "InvalidUserData.*": BadRequest,
+    "TagLimitExceeded": BadRequest,
+    "InsufficientInstanceCapacity": ProviderUnavailable,
+}
+# The CIMI attribute a client error of an EC2 error family came from.
+CULPRITS = {
+    "InvalidKeyPair": "credential",
+    "InvalidInstanceType": "machineConfig",
+    "InvalidUserData": "userData",
+    "TagLimitExceeded": "property",
 }
 _ERROR_CODE = re.compile(r"^([A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*): ")
 
-_EC2_XMLNS = re.compile(r'xmlns="http://ec2\.amazonaws\.com/doc/[^"]*"')
-_LIBCLOUD_XMLNS = f'xmlns="{NAMESPACE}"'
-
-# Machines CreateImage accepts: EBS-backed, and running or stopped.
-_CAPTURABLE = frozenset({"running", "stopped"})
-
-
-class AnyNamespaceEC2Response(EC2Response):
-    """Parse EC2 answers whichever API version their namespace names.
-
-    libcloud looks elements up in its own API version's namespace, so an
-    answer in another one (moto writes ``.../2016-11-15`` without the slash,
-    Eucalyptus its own) parses as empty lists, silently.
-    """
-
-    def parse_body(self) -> Any:
-        if isinstance(self.body, str):
-            self.body = _EC2_XMLNS.sub(_LIBCLOUD_XMLNS, self.body, count=1)
-        return super().parse_body()
-
-    def parse_error(self) -> Any:
-        # libcloud reads ``Errors/Error`` without a namespace, as real AWS
-        # writes it; with one, every error would lose its code and message.
-        if isinstance(self.body, str):
-            body = _EC2_XMLNS.sub("", self.body, count=1)
-            self.body = body.replace("<Response >", "<Response>", 1)
-        return super().parse_error()
-
-
-class AnyNamespaceEC2Connection(EC2Connection):
-    responseCls = AnyNamespaceEC2Response
-
-
-class GatewayEC2NodeDriver(EC2NodeDriver):
-    """libcloud's EC2 driver, reading any EC2 XML namespace."""
-
-    connectionCls = AnyNamespaceEC2Connection
-
-
-@cache
-def instance_types() -> dict[str, tuple[int | None, int | None]]:
-    """Return vCPUs and memory (KiB) of every EC2 instance type libcloud knows.
-
-    This is the static table behind ``list_sizes`` (no HTTP), read directly so
-    that mapping a node needs no driver, region or price lookup.
-    """
-    from libcloud.compute.constants.ec2_instance_types import INSTANCE_TYPES
-
-    table = {}
-    for name, spec in INSTANCE_TYPES.items():
-        vcpu = str(spec.get("extra", {}).get("vcpu", ""))
-        ram = spec.get("ram")
-        table[name] = (
-            int(vcpu) if vcpu.isdigit() else None,
-            int(ram) * 1024 if ram else None,
-        )
-    return table
+# The tags a machine's name and description live in; EC2 keeps ``aws:*``.
+NAME_TAG = "Name"
+DESCRIPTION_TAG = "Description"
+_AWS_PREFIX = "aws:"
+INITIAL_STATES = ("STARTED", "STOPPED")
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
@@ -146,6 +117,41 @@ def _error_text(ex: Exception) -> str | None:
     if isinstance(ex, BaseHTTPError):
         return str(ex.message)
     return None
+
+
+def decode_user_data(text: str) -> bytes:
+    """Return the bytes a CIMI ``userData`` carries in Base64.
+
+    Raises:
+        BadRequest: when ``text`` is not Base64 (line breaks are allowed).
+    """
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except ValueError as ex:
+        raise BadRequest("userData: not valid Base64") from ex
+
+
+def property_tags(properties: Mapping[str, str]) -> dict[str, str]:
+    """Return the EC2 tags holding CIMI ``properties``.
+
+    Raises:
+        BadRequest: for a key that is not a property on EC2: the name and
+            description tags, and the ``aws:`` keys EC2 keeps for itself.
+    """
+    for key in properties:
+        if key in (NAME_TAG, DESCRIPTION_TAG) or key.lower().startswith(_AWS_PREFIX):
+            raise BadRequest(f"property {key!r}: a reserved tag on EC2")
+    return {key: str(value) for key, value in properties.items()}
+
+
+def tag_properties(tags: Mapping[str, str]) -> dict[str, str]:
+    """Return the CIMI properties among a resource's EC2 tags, by key."""
+    return {
+        key: tags[key]
+        for key in sorted(tags)
+        if key not in (NAME_TAG, DESCRIPTION_TAG)
+        and not key.lower().startswith(_AWS_PREFIX)
+    }
 
 
 class EC2Provider(LibcloudProvider):
@@ -170,6 +176,11 @@ class EC2Provider(LibcloudProvider):
             (int, float), default=30, help="seconds to wait for each EC2 answer"
         ),
     }
+
+    def __init__(self, name: str, settings: Mapping[str, Any], store: Any) -> None:
+        super().__init__(name, settings, store)
+        # The mapped machine configurations, by id, of each region.
+        self._configs: dict[str, dict[str, dict]] = {}
 
     def setting(self, name: str) -> Any:
         """Return the configured value of ``name``, or its default."""
@@ -204,8 +215,12 @@ class EC2Provider(LibcloudProvider):
         if not match:
             return None
         code = match.group(1)
-        error = ERRORS.get(code) or ERRORS.get(code.split(".")[0] + ".*")
-        return error(text) if error else None
+        family = code.split(".")[0]
+        error = ERRORS.get(code) or ERRORS.get(family + ".*")
+        if error is None:
+            return None
+        culprit = CULPRITS.get(family)
+        return error(f"{culprit}: {text}" if culprit else text)
 
     def check_credentials(self, creds: Credentials) -> None:
         # EC2 checks the signature of every call; a wrong key fails there.
@@ -238,21 +253,144 @@ class EC2Provider(LibcloudProvider):
 
     def to_machine(self, node: Node) -> dict:
         extra = node.extra or {}
-        status = extra.get("status") or ""
+        tags = extra.get("tags") or {}
+        state = MACHINE_STATE.get(extra.get("status") or "", "ERROR")
+        root = extra.get("root_device_type")
+        # An instance-store machine cannot stop (it only reboots or ends), nor
+        # be captured by CreateImage.
+        operations = machine_operations(
+            state, capturable=root == "ebs", stoppable=root != "instance-store"
+        )
         cpu, memory = instance_types().get(
             extra.get("instance_type") or "", (None,) * 2
         )
-        capturable = extra.get("root_device_type") == "ebs" and status in _CAPTURABLE
         return {
             "id": node.id,
-            "name": node.name or node.id,
+            "name": tags.get(NAME_TAG) or node.id,
+            "description": tags.get(DESCRIPTION_TAG, ""),
             "created": _aware(node.created_at),
-            "state": MACHINE_STATE.get(status, "ERROR"),
+            "property": tag_properties(tags),
+            "state": state,
             "cpu": cpu,
             "memory": memory,
             "cpuArch": extra.get("architecture") or None,
-            "operations": (CAPTURE,) if capturable else (),
+            "operations": operations,
         }
+
+    def to_machine_configuration(self, size: NodeSize) -> dict:
+        return to_machine_configuration(size)
+
+    # -- machine configurations: static, mapped once per region ---------------
+
+    def fetch_sizes(self, driver: GatewayEC2NodeDriver) -> list[NodeSize]:
+        return list(region_sizes(self.setting("region")))
+
+    def list_machine_configurations(self, creds: Credentials) -> list[dict]:
+        # Copies, so that no caller can change what the next one reads.
+        return [dict(config) for config in self._configurations(creds).values()]
+
+    def get_machine_configuration(self, creds: Credentials, config_id: str) -> dict:
+        config = self._configurations(creds).get(config_id)
+        if config is None:
+            raise NotFound(f"no machine configuration {config_id}")
+        return dict(config)
+
+    def _configurations(self, creds: Credentials) -> dict[str, dict]:
+        # PERF: mapping ~800 sizes takes milliseconds; they depend on the
+        # region only (libcloud's static data), never on the credentials.
+        region = self.setting("region")
+        configs = self._configs.get(region)
+        if configs is None:
+            with self.calling(creds):
+                sizes = region_sizes(region)
+            configs = {size.id: self.to_machine_configuration(size) for size in sizes}
+            self._configs[region] = configs
+        return configs
+
+    # -- machines ------------------------------------------------------------
+
+    def create_node(
+        self,
+        driver: GatewayEC2NodeDriver,
+        spec: MachineSpec,
+        size: NodeSize,
+        image: NodeImage,
+    ) -> Node:
+        if spec.initial_state not in INITIAL_STATES:
+            raise BadRequest(f"initialState {spec.initial_state!r}: not offered")
+        user_data = decode_user_data(spec.user_data)
+        tags = property_tags(spec.properties)
+        if spec.description:
+            tags[DESCRIPTION_TAG] = spec.description
+        # The tags go in with RunInstances, so no machine is ever untagged.
+        # NOTE: libcloud always writes a Name tag (None fails); "" reads as
+        # no name.
+        node = driver.create_node(
+            name=spec.name,
+            size=size,
+            image=image,
+            ex_keyname=spec.key_name or None,
+            ex_userdata=user_data or None,  # libcloud encodes it in Base64
+            ex_metadata=tags,
+        )
+        if spec.initial_state == "STOPPED":
+            # NOTE: EC2 has no "launch stopped", and refuses to stop a pending
+            # instance. moto is running at the next describe, real EC2 after
+            # 10-60 s: then the machine is left running rather than holding a
+            # request that long, and the client sees STARTED.
+            node = self._reread(driver, node)
+            if node.extra.get("status") == "running":
+                driver.stop_node(node)
+            else:
+                log.warning("%s is %s: not stopped", node.id, node.extra.get("status"))
+        return self._reread(driver, node)
+
+    def _reread(self, driver: GatewayEC2NodeDriver, node: Node) -> Node:
+        """Return ``node`` as EC2 describes it now, if EC2 knows it yet.
+
+        EC2 is eventually consistent: an instance just launched can be
+        unknown to DescribeInstances for a few seconds.
+        """
+        try:
+            return self.find_node(driver, node.id)
+        except NotFound:
+            return node
+        except BaseHTTPError as ex:
+            if isinstance(self.translate(ex), NotFound):
+                return node
+            raise
+
+    def set_metadata(
+        self, driver: GatewayEC2NodeDriver, node: Node, values: dict
+    ) -> None:
+        tags = node.extra.get("tags") or {}
+        wanted: dict[str, str] = {}
+        gone: list[str] = []
+        for attribute, tag in (("name", NAME_TAG), ("description", DESCRIPTION_TAG)):
+            if attribute in values:
+                if values[attribute]:
+                    wanted[tag] = values[attribute]
+                elif tag in tags:
+                    gone.append(tag)
+        if "property" in values:  # the whole set: what is not given goes
+            properties = property_tags(values["property"] or {})
+            wanted.update(properties)
+            gone += [key for key in tag_properties(tags) if key not in properties]
+        driver.ex_delete_tags(node, dict.fromkeys(gone))
+        driver.ex_create_tags(
+            node, {key: text for key, text in wanted.items() if tags.get(key) != text}
+        )
+
+    def stop_node(self, driver: GatewayEC2NodeDriver, node: Node, force: bool) -> None:
+        # StopInstances' Force skips the OS shutdown, like pulling the plug.
+        driver.stop_node(node, ex_force=force)
+
+    def reboot_node(
+        self, driver: GatewayEC2NodeDriver, node: Node, force: bool
+    ) -> None:
+        # NOTE: RebootInstances has no force, and a forced stop then a start
+        # is refused while the instance is still stopping: force is ignored.
+        driver.reboot_node(node)
 
     # -- how EC2 finds things ------------------------------------------------
 

@@ -5,39 +5,55 @@ Deltacloud's mock fixtures (images img1..img3, machines inst0..inst3, sizes
 m1-small, m1-large, m1-xlarge), keeps every change in the store, so a restart
 loses nothing, and accepts only ``mockuser``/``mockpassword``, as Deltacloud's
 mock did.
+
+Time passes as on a real cloud. A change writes the record's new status with
+a pending transition, ``{"next": status, "at": time}``: a machine being
+stopped is STOPPING, and STOPPED once ``delay`` seconds have gone by. Reads
+never write: they compute what a record has become by now (``settle``), so
+readers in several workers cannot undo each other's changes. A destroyed
+machine's transition has ``next`` None: from then on it is gone, and its record
+stays behind as a tombstone, so its id never names a new machine.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from libcloud.common.types import InvalidCredsError
+from libcloud.common.types import LibcloudError
 from libcloud.compute.base import Node
 from libcloud.compute.base import NodeDriver
 from libcloud.compute.base import NodeImage
 from libcloud.compute.base import NodeSize
 from libcloud.compute.types import NodeState
 
+from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
-from providers.base import CAPTURE
 from providers.base import DELETE
 from providers.base import Credentials
-from providers.base import LibcloudProvider
+from providers.base import MachineSpec
 from providers.base import Setting
+from providers.base import machine_operations
+from providers.libcloud_provider import LibcloudProvider
 
 USER, PASSWORD = "mockuser", "mockpassword"
 IMAGE, MACHINE = "image", "machine"
 
 # An image id must be usable as one URL path segment as it is.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
+# How many taken machine ids a create steps over before it gives up.
+_MAX_ID_TRIES = 64
 
 # The mock cloud's own status strings (Deltacloud's), as a real cloud has its own.
 IMAGE_STATE = {"available": "AVAILABLE", "pending": "CREATING", "deleting": "DELETING"}
@@ -46,16 +62,12 @@ MACHINE_STATE = {
     "RUNNING": "STARTED",
     "STOPPING": "STOPPING",
     "STOPPED": "STOPPED",
+    "STARTING": "STARTING",
     "REBOOTING": "STARTING",
     "SHUTTING_DOWN": "DELETING",
 }
-_NODE_STATE = {
-    "PENDING": NodeState.PENDING,
-    "RUNNING": NodeState.RUNNING,
-    "STOPPING": NodeState.STOPPING,
-    "STOPPED": NodeState.STOPPED,
-    "REBOOTING": NodeState.REBOOTING,
-}
+# CIMI's initial states, to the status a new machine settles in.
+INITIAL_STATUS = {"STARTED": "RUNNING", "STOPPED": "STOPPED"}
 
 
 @cache
@@ -65,8 +77,19 @@ def fixtures() -> dict[str, Any]:
     return json.loads(text)
 
 
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+def utcnow() -> datetime:
+    """Return the time now, in UTC: the mock cloud's clock unless replaced."""
+    return datetime.now(UTC)
+
+
+def settle(record: dict | None, now: datetime) -> dict | None:
+    """Return ``record`` as it stands at ``now``; None once it is gone."""
+    transition = record and record.get("transition")
+    if not transition or datetime.fromisoformat(transition["at"]) > now:
+        return record
+    if transition["next"] is None:
+        return None
+    return {**record, "status": transition["next"], "transition": None}
 
 
 class MockNodeDriver(NodeDriver):
@@ -77,45 +100,88 @@ class MockNodeDriver(NodeDriver):
         secret: the password.
         store: the gateway's ``Store``.
         namespace: where this tenant's records live in the store.
+        delay: the seconds each change of state takes; 0 makes it instant.
+        clock: returns the time now, as an aware datetime.
     """
 
     type = "mock"
     name = "cimi-gateway mock cloud"
     website = "https://github.com/"
 
-    def __init__(self, key: str, secret: str, *, store: Any, namespace: str) -> None:
+    def __init__(
+        self,
+        key: str,
+        secret: str,
+        *,
+        store: Any,
+        namespace: str,
+        delay: float = 0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         if (key, secret) != (USER, PASSWORD):
             raise InvalidCredsError("mock cloud: unknown user or wrong password")
         super().__init__(key, secret)
         self.store = store
         self.namespace = namespace
+        self.delay = timedelta(seconds=delay)
+        self.clock = clock
         self._seed()
 
     def _seed(self) -> None:
         if self.store.seeded_at(self.namespace) is not None:
             return
-        created = _now()
-        data = fixtures()
+        created, data = self._stamp(), fixtures()
         items = [
-            (IMAGE, image["id"], {**image, "created": created})
-            for image in data["images"]
-        ]
-        items += [
-            (MACHINE, machine["id"], {**machine, "created": created})
-            for machine in data["machines"]
+            (kind, record["id"], {**record, "created": created})
+            for kind, key in ((IMAGE, "images"), (MACHINE, "machines"))
+            for record in data[key]
         ]
         self.store.seed_once(self.namespace, items)
+
+    # -- records and time ---------------------------------------------------
+
+    def _stamp(self) -> str:
+        return self.clock().replace(microsecond=0).isoformat()
+
+    def _after_delay(self, status: str, next_status: str | None) -> dict:
+        """Return the values of a change now under way to ``next_status``."""
+        at = (self.clock() + self.delay).isoformat()
+        return {"status": status, "transition": {"next": next_status, "at": at}}
+
+    def _records(self, kind: str, ids: list[str] | None = None) -> list[dict]:
+        """Return the records of ``kind`` (those of ``ids``) that exist now."""
+        if ids is None:
+            found = self.store.list(self.namespace, kind)
+        else:
+            found = [self.store.get(self.namespace, kind, i) for i in ids]
+        now = self.clock()
+        return [r for r in (settle(r, now) for r in found) if r is not None]
+
+    def _record(self, kind: str, record_id: str) -> dict:
+        for record in self._records(kind, [record_id]):
+            return record
+        raise NotFound(f"mock cloud: no {kind} {record_id}")
+
+    def _update(self, node: Node, values: dict, *allowed: str) -> bool:
+        """Write ``values`` into a node, if its status is one of ``allowed``.
+
+        The record written is the node as it stands now, so a transition that
+        is due is kept; with no ``allowed``, any status will do.
+        """
+        record = self._record(MACHINE, node.id)
+        if allowed and record["status"] not in allowed:
+            raise Conflict(f"mock cloud: machine {node.id} is {record['status']}")
+        if not self.store.replace(self.namespace, MACHINE, node.id, record | values):
+            raise NotFound(f"mock cloud: no machine {node.id}")
+        return True
 
     # -- images -------------------------------------------------------------
 
     def list_images(self, location: Any = None, ex_owner: Any = None) -> list:
-        return [self._to_image(r) for r in self.store.list(self.namespace, IMAGE)]
+        return [self._to_image(r) for r in self._records(IMAGE)]
 
     def get_image(self, image_id: str) -> NodeImage:
-        record = self.store.get(self.namespace, IMAGE, image_id)
-        if record is None:
-            raise NotFound(f"mock cloud: no image {image_id}")
-        return self._to_image(record)
+        return self._to_image(self._record(IMAGE, image_id))
 
     def create_image(
         self, node: Node, name: str | None, description: str | None = None
@@ -133,13 +199,13 @@ class MockNodeDriver(NodeDriver):
             "description": description or "",
             "architecture": node.extra.get("architecture", ""),
             "owner": self.key,
-            "status": "available",
-            "created": _now(),
+            "created": self._stamp(),
             "source_machine": node.id,
+            **self._after_delay("pending", "available"),
         }
         if not self.store.add(self.namespace, IMAGE, image_id, record):
             raise Conflict(f"mock cloud: an image named {image_id} exists already")
-        return self._to_image(record)
+        return self._to_image(settle(record, self.clock()))
 
     def delete_image(self, node_image: NodeImage) -> bool:
         if not self.store.remove(self.namespace, IMAGE, node_image.id):
@@ -149,7 +215,7 @@ class MockNodeDriver(NodeDriver):
     def _to_image(self, record: dict) -> NodeImage:
         return NodeImage(record["id"], record["name"], self, extra=dict(record))
 
-    # -- machines -----------------------------------------------------------
+    # -- sizes and machines -------------------------------------------------
 
     def list_sizes(self, location: Any = None) -> list[NodeSize]:
         return [
@@ -158,11 +224,74 @@ class MockNodeDriver(NodeDriver):
         ]
 
     def list_nodes(self, ex_node_ids: list[str] | None = None) -> list[Node]:
-        records = self.store.list(self.namespace, MACHINE)
-        nodes = [self._to_node(r) for r in records if r["owner"] == self.key]
-        if ex_node_ids is not None:
-            nodes = [n for n in nodes if n.id in ex_node_ids]
-        return nodes
+        records = self._records(MACHINE, ex_node_ids)
+        return [self._to_node(r) for r in records if r["owner"] == self.key]
+
+    def create_node(
+        self,
+        name: str,
+        size: NodeSize,
+        image: NodeImage,
+        location: Any = None,
+        auth: Any = None,
+        *,
+        ex_description: str = "",
+        ex_properties: dict[str, str] | None = None,
+        ex_keyname: str = "",
+        ex_userdata: str = "",
+        ex_initial_state: str = "RUNNING",
+    ) -> Node:
+        """Make a node, PENDING until it settles in ``ex_initial_state``.
+
+        Its id is the first ``instN`` never used here: when another worker
+        takes that one first, the next is tried.
+        """
+        record = {
+            "name": name,
+            "description": ex_description,
+            "property": dict(ex_properties or {}),
+            "size": size.id,
+            "image": image.id,
+            "realm": "us",
+            "owner": self.key,
+            "can_capture": True,
+            "key_name": ex_keyname,
+            "user_data": ex_userdata,
+            "created": self._stamp(),
+            **self._after_delay("PENDING", ex_initial_state),
+        }
+        used = {r["id"] for r in self.store.list(self.namespace, MACHINE)}
+        free = (f"inst{n}" for n in itertools.count() if f"inst{n}" not in used)
+        for node_id in itertools.islice(free, _MAX_ID_TRIES):
+            record["id"] = node_id
+            if self.store.add(self.namespace, MACHINE, node_id, record):
+                return self._to_node(settle(record, self.clock()))
+        raise LibcloudError("mock cloud: no free machine id, try again", driver=self)
+
+    def start_node(self, node: Node) -> bool:
+        return self._update(node, self._after_delay("STARTING", "RUNNING"), "STOPPED")
+
+    def stop_node(self, node: Node) -> bool:
+        return self._update(node, self._after_delay("STOPPING", "STOPPED"), "RUNNING")
+
+    def reboot_node(self, node: Node) -> bool:
+        return self._update(node, self._after_delay("REBOOTING", "RUNNING"), "RUNNING")
+
+    def destroy_node(self, node: Node) -> bool:
+        if self._record(MACHINE, node.id)["status"] == "SHUTTING_DOWN":
+            return True  # already going: asking again does not put it off
+        return self._update(node, self._after_delay("SHUTTING_DOWN", None))
+
+    def ex_set_metadata(
+        self,
+        node: Node,
+        name: str | None = None,
+        description: str | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> bool:
+        """Set what is given of a node's name, description and properties."""
+        changes = {"name": name, "description": description, "property": properties}
+        return self._update(node, {k: v for k, v in changes.items() if v is not None})
 
     def _to_node(self, record: dict) -> Node:
         sizes = {size.id: size for size in self.list_sizes()}
@@ -176,7 +305,8 @@ class MockNodeDriver(NodeDriver):
         return Node(
             record["id"],
             record["name"],
-            _NODE_STATE.get(record["status"], NodeState.UNKNOWN),
+            # Most statuses are libcloud's names; SHUTTING_DOWN is UNKNOWN (as EC2's).
+            NodeState.fromstring(record["status"]) or NodeState.UNKNOWN,
             [],
             [],
             self,
@@ -193,11 +323,24 @@ class MockProvider(LibcloudProvider):
     SETTINGS = {
         "key": Setting(str, default=USER, help="the mock user, for static auth"),
         "secret": Setting(str, default=PASSWORD, help="its password"),
+        "delay": Setting(
+            (int, float),
+            default=2,
+            help="seconds each change of a machine or image takes (0: instant)",
+        ),
     }
+    #: the mock cloud's clock; tests replace it to move time on.
+    clock: Callable[[], datetime] = staticmethod(utcnow)
 
     def make_driver(self, creds: Credentials) -> MockNodeDriver:
+        delay = self.settings.get("delay", self.SETTINGS["delay"].default)
         return MockNodeDriver(
-            creds.user, creds.secret, store=self.store, namespace=self.namespace(creds)
+            creds.user,
+            creds.secret,
+            store=self.store,
+            namespace=self.namespace(creds),
+            delay=max(0, delay),
+            clock=lambda: self.clock(),
         )
 
     def check_credentials(self, creds: Credentials) -> None:
@@ -209,6 +352,33 @@ class MockProvider(LibcloudProvider):
             "description": "Cloud Entry Point for the mock cloud",
             "created": self.store.seeded_at(self.namespace(creds)),
         }
+
+    # -- calls: the mock's own keywords --------------------------------------
+
+    def create_node(
+        self, driver: NodeDriver, spec: MachineSpec, size: NodeSize, image: NodeImage
+    ) -> Node:
+        status = INITIAL_STATUS.get(spec.initial_state)
+        if status is None:
+            raise BadRequest(f"initialState {spec.initial_state!r}: not offered")
+        return driver.create_node(
+            spec.name,
+            size,
+            image,
+            ex_description=spec.description,
+            ex_properties=dict(spec.properties),
+            ex_keyname=spec.key_name,
+            ex_userdata=spec.user_data,
+            ex_initial_state=status,
+        )
+
+    def set_metadata(self, driver: NodeDriver, node: Node, values: dict) -> None:
+        driver.ex_set_metadata(
+            node,
+            name=values.get("name"),
+            description=values.get("description"),
+            properties=values.get("property"),
+        )
 
     # -- mapping: the only reads of the mock's `extra` -----------------------
 
@@ -228,14 +398,30 @@ class MockProvider(LibcloudProvider):
     def to_machine(self, node: Node) -> dict:
         extra = node.extra
         state = MACHINE_STATE.get(extra["status"], "ERROR")
-        capturable = extra.get("can_capture") and state in ("STARTED", "STOPPED")
+        capturable = bool(extra.get("can_capture"))
         return {
             "id": node.id,
             "name": node.name,
+            "description": extra.get("description", ""),
             "created": node.created_at,
+            "property": dict(extra.get("property") or {}),
             "state": state,
             "cpu": extra["cpu"],
             "memory": int(extra["ram"] * 1024) if extra["ram"] else None,
             "cpuArch": extra["architecture"],
-            "operations": (CAPTURE,) if capturable else (),
+            "operations": machine_operations(state, capturable=capturable),
+        }
+
+    def to_machine_configuration(self, size: NodeSize) -> dict:
+        cpu, memory = size.extra["cpu"], int(size.ram * 1024)
+        return {
+            "id": size.id,
+            "name": size.name,
+            # Deltacloud's words, "1 CPU" and "4 CPU" alike.
+            "description": f"Machine Configuration with {memory} KiB "
+            f"of memory and {cpu} CPU",
+            "cpu": cpu,
+            "memory": memory,
+            "disk": [{"capacity": size.disk * 1024 * 1024, "format": "unknown"}],
+            "cpuArch": size.extra["architecture"],
         }

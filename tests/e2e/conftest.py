@@ -13,7 +13,8 @@ from tests.e2e.gunicorn import Gateway
 MOCK_AUTH = ("mockuser", "mockpassword")
 
 
-def mock_config(folder: Path) -> Path:
+def mock_config(folder: Path, *, delay: float = 0) -> Path:
+    """Write a config for the mock cloud whose changes take ``delay`` seconds."""
     path = folder / "mock.toml"
     path.write_text(
         f"""
@@ -23,6 +24,7 @@ path = "{folder / "store.sqlite3"}"
 [providers.mock]
 driver = "mock"
 mount = "/cimi"
+delay = {delay}
 """
     )
     return path
@@ -30,8 +32,21 @@ mount = "/cimi"
 
 @pytest.fixture(scope="session")
 def mock_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """A gateway on the mock cloud, shared by the tests that do not restart it."""
+    """A gateway on an instant mock cloud, shared by tests that do not restart it.
+
+    The seed's exchanges show a captured image AVAILABLE at once: with no
+    delay, the mock answers exactly so.
+    """
     gateway = Gateway(mock_config(tmp_path_factory.mktemp("mock"))).start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def slow_mock_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """A gateway on a mock cloud whose changes take a second, like a real one."""
+    folder = tmp_path_factory.mktemp("slow-mock")
+    gateway = Gateway(mock_config(folder, delay=1)).start()
     yield gateway
     gateway.stop()
 

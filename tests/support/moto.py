@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import sys
@@ -9,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from libcloud.compute.base import Node
 from libcloud.compute.base import NodeImage
 from libcloud.compute.base import NodeSize
+from libcloud.compute.drivers.ec2 import NAMESPACE
 
-from providers.ec2 import GatewayEC2NodeDriver
+from providers.ec2_driver import GatewayEC2NodeDriver
 
 FIXTURE_AMIS = Path(__file__).parent.parent / "fixtures" / "amis.json"
 #: the account owning the first two fixture AMIs.
@@ -89,3 +92,22 @@ def run_instance(
     image = NodeImage(image_id, None, driver)
     size = NodeSize(instance_type, instance_type, None, None, None, None, driver)
     return driver.create_node(name=name, image=image, size=size).id
+
+
+def describe(endpoint: str, instance_id: str) -> Node:
+    """Return an instance as EC2 describes it, terminated ones included."""
+    [node] = driver_for(endpoint).list_nodes(ex_node_ids=[instance_id])
+    return node
+
+
+def user_data_of(endpoint: str, instance_id: str) -> bytes:
+    """Return the user data an instance was launched with, as bytes."""
+    driver = driver_for(endpoint)
+    params = {
+        "Action": "DescribeInstanceAttribute",
+        "InstanceId": instance_id,
+        "Attribute": "userData",
+    }
+    answer = driver.connection.request(driver.path, params=params).object
+    text = answer.findtext(f"{{{NAMESPACE}}}userData/{{{NAMESPACE}}}value")
+    return base64.b64decode(text or "")

@@ -1,0 +1,298 @@
+"""What the libcloud-backed clouds share.
+
+One driver per thread and credential set (libcloud drivers keep the last
+response on their connection, so a shared driver can hand one thread
+another's answer), one place turning driver failures into our errors, and the
+Provider contract written once over libcloud's calls; each cloud supplies its
+driver, its mappings and the few calls where it differs.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import socket
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from collections.abc import Mapping
+from typing import Any
+from typing import ClassVar
+
+import requests
+from libcloud.common.exceptions import BaseHTTPError
+from libcloud.common.types import InvalidCredsError
+from libcloud.common.types import LibcloudError
+from libcloud.compute.base import Node
+from libcloud.compute.base import NodeDriver
+from libcloud.compute.base import NodeImage
+from libcloud.compute.base import NodeSize
+
+from gateway.cimi.errors import CimiError
+from gateway.cimi.errors import Conflict
+from gateway.cimi.errors import NotFound
+from gateway.cimi.errors import ProviderFailed
+from gateway.cimi.errors import ProviderTimeout
+from gateway.cimi.errors import Unauthorized
+from providers.base import CAPTURE
+from providers.base import DELETE
+from providers.base import EDIT
+from providers.base import RESTART
+from providers.base import START
+from providers.base import STOP
+from providers.base import Credentials
+from providers.base import MachineSpec
+from providers.base import Provider
+
+
+class LibcloudProvider(Provider):
+    """A provider whose cloud is reached through a libcloud ``NodeDriver``."""
+
+    #: the most drivers one thread keeps, for the most recent credentials.
+    max_drivers_per_thread: ClassVar[int] = 32
+
+    def __init__(self, name: str, settings: Mapping[str, Any], store: Any) -> None:
+        super().__init__(name, settings, store)
+        self._local = threading.local()
+
+    # -- what each cloud supplies ------------------------------------------
+
+    @abc.abstractmethod
+    def make_driver(self, creds: Credentials) -> NodeDriver:
+        """Build a new driver acting with ``creds``."""
+
+    @abc.abstractmethod
+    def to_machine_image(self, image: NodeImage) -> dict:
+        """Map a libcloud image to CIMI MachineImage values."""
+
+    @abc.abstractmethod
+    def to_machine(self, node: Node) -> dict:
+        """Map a libcloud node to CIMI Machine values."""
+
+    @abc.abstractmethod
+    def to_machine_configuration(self, size: NodeSize) -> dict:
+        """Map a libcloud size to CIMI MachineConfiguration values."""
+
+    def translate(self, ex: Exception) -> CimiError | None:
+        """Map a cloud-specific failure to our error; None when unknown."""
+        return None
+
+    # -- how each cloud finds things; the defaults are libcloud's own ---------
+
+    def fetch_images(self, driver: NodeDriver) -> list[NodeImage]:
+        """Return the images the collection lists."""
+        return driver.list_images()
+
+    def find_image(self, driver: NodeDriver, image_id: str) -> NodeImage:
+        """Return one image, any the cloud lets us read."""
+        return driver.get_image(image_id)
+
+    def is_listed(self, node: Node) -> bool:
+        """Tell whether a node the cloud reports still exists for a client."""
+        return True
+
+    def find_node(self, driver: NodeDriver, machine_id: str) -> Node:
+        """Return one node; raise ``NotFound`` when the cloud has none."""
+        nodes = [
+            node
+            for node in driver.list_nodes(ex_node_ids=[machine_id])
+            if node.id == machine_id and self.is_listed(node)
+        ]
+        if not nodes:
+            raise NotFound(f"no machine {machine_id}")
+        return nodes[0]
+
+    def create_image(self, driver: NodeDriver, node: Node, values: dict) -> NodeImage:
+        """Capture ``node``; return the new image as the cloud reports it."""
+        return driver.create_image(node, values.get("name"), values.get("description"))
+
+    def fetch_sizes(self, driver: NodeDriver) -> list[NodeSize]:
+        """Return the sizes offered, as machine configurations."""
+        return driver.list_sizes()
+
+    @abc.abstractmethod
+    def create_node(
+        self, driver: NodeDriver, spec: MachineSpec, size: NodeSize, image: NodeImage
+    ) -> Node:
+        """Ask the cloud for a new node; honour name, key, user data, state."""
+
+    @abc.abstractmethod
+    def set_metadata(self, driver: NodeDriver, node: Node, values: dict) -> None:
+        """Keep a node's CIMI name, description and properties."""
+
+    def start_node(self, driver: NodeDriver, node: Node) -> None:
+        driver.start_node(node)
+
+    def stop_node(self, driver: NodeDriver, node: Node, force: bool) -> None:
+        driver.stop_node(node)
+
+    def reboot_node(self, driver: NodeDriver, node: Node, force: bool) -> None:
+        driver.reboot_node(node)
+
+    def destroy_node(self, driver: NodeDriver, node: Node) -> None:
+        driver.destroy_node(node)
+
+    # -- the Provider contract, the same for every libcloud cloud -------------
+
+    def list_machine_images(self, creds: Credentials) -> list[dict]:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            images = self.fetch_images(driver)
+        return [self.to_machine_image(image) for image in images]
+
+    def get_machine_image(self, creds: Credentials, image_id: str) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            image = self.find_image(driver, image_id)
+        return self.to_machine_image(image)
+
+    def capture(self, creds: Credentials, machine_id: str, values: dict) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            node = self.find_node(driver, machine_id)
+            # The operation is offered exactly when the capture is allowed.
+            if CAPTURE not in self.to_machine(node)["operations"]:
+                state = self.to_machine(node)["state"]
+                raise Conflict(f"machine {machine_id} cannot be captured ({state})")
+            image = self.create_image(driver, node, values)
+        return self.to_machine_image(image)
+
+    def delete_machine_image(self, creds: Credentials, image_id: str) -> None:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            # Clouds' booleans are unreliable (moto): no exception is success.
+            driver.delete_image(self.find_image(driver, image_id))
+
+    def list_machines(self, creds: Credentials) -> list[dict]:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            nodes = driver.list_nodes()
+        return [self.to_machine(node) for node in nodes if self.is_listed(node)]
+
+    def get_machine(self, creds: Credentials, machine_id: str) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            node = self.find_node(driver, machine_id)
+        return self.to_machine(node)
+
+    def list_machine_configurations(self, creds: Credentials) -> list[dict]:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            sizes = self.fetch_sizes(driver)
+        return [self.to_machine_configuration(size) for size in sizes]
+
+    def get_machine_configuration(self, creds: Credentials, config_id: str) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            size = self._size(driver, config_id)
+        return self.to_machine_configuration(size)
+
+    def create_machine(self, creds: Credentials, spec: MachineSpec) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            size = self._size(driver, spec.config_id)
+            image = self.find_image(driver, spec.image_id)
+            node = self.create_node(driver, spec, size, image)
+        return self.to_machine(node)
+
+    def delete_machine(self, creds: Credentials, machine_id: str) -> None:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            node = self.find_node(driver, machine_id)
+            self._allow(node, DELETE)
+            self.destroy_node(driver, node)
+
+    def edit_machine(self, creds: Credentials, machine_id: str, values: dict) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            node = self.find_node(driver, machine_id)
+            self._allow(node, EDIT)
+            self.set_metadata(driver, node, values)
+            node = self.find_node(driver, machine_id)
+        return self.to_machine(node)
+
+    def act(
+        self, creds: Credentials, machine_id: str, action: str, *, force: bool = False
+    ) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            node = self.find_node(driver, machine_id)
+            if action == RESTART and self.to_machine(node)["state"] == "STOPPED":
+                action = START  # CIMI: restarting a stopped machine starts it
+            self._allow(node, action)
+            if action == START:
+                self.start_node(driver, node)
+            elif action == STOP:
+                self.stop_node(driver, node, force)
+            elif action == RESTART:
+                self.reboot_node(driver, node, force)
+            else:
+                raise Conflict(f"machine {machine_id} cannot {action} this way")
+            node = self.find_node(driver, machine_id)
+        return self.to_machine(node)
+
+    def _allow(self, node: Node, operation: str) -> None:
+        machine = self.to_machine(node)
+        if operation not in machine["operations"]:
+            raise Conflict(
+                f"machine {node.id} is {machine['state']}: it cannot {operation} now"
+            )
+
+    def _size(self, driver: NodeDriver, config_id: str) -> NodeSize:
+        for size in self.fetch_sizes(driver):
+            if size.id == config_id:
+                return size
+        raise NotFound(f"no machine configuration {config_id}")
+
+    # -- shared machinery --------------------------------------------------
+
+    def driver(self, creds: Credentials) -> NodeDriver:
+        """Return this thread's driver for ``creds``, building it once."""
+        drivers: OrderedDict | None = getattr(self._local, "drivers", None)
+        if drivers is None:
+            drivers = self._local.drivers = OrderedDict()
+        driver = drivers.get(creds)
+        if driver is None:
+            with self.calling(creds):
+                driver = self.make_driver(creds)
+            drivers[creds] = driver
+            if len(drivers) > self.max_drivers_per_thread:
+                drivers.popitem(last=False)
+        else:
+            drivers.move_to_end(creds)
+        return driver
+
+    @contextlib.contextmanager
+    def calling(self, creds: Credentials) -> Iterator[None]:
+        """Turn any failure of the cloud inside the block into a ``CimiError``.
+
+        The message is the cloud's own, with the credentials blanked out.
+        """
+        try:
+            yield
+        except CimiError:
+            raise
+        except Exception as ex:
+            error = self.translate(ex) or _generic_error(ex)
+            error.message = _scrub(error.message, creds)
+            error.args = (error.message,)
+            raise error from ex
+
+
+def _generic_error(ex: Exception) -> CimiError:
+    if isinstance(ex, InvalidCredsError):
+        return Unauthorized("the cloud refused these credentials")
+    if isinstance(ex, requests.Timeout | socket.timeout | TimeoutError):
+        return ProviderTimeout("the cloud did not answer in time")
+    if isinstance(ex, requests.ConnectionError | ConnectionError):
+        return ProviderFailed("the cloud cannot be reached")
+    if isinstance(ex, BaseHTTPError | LibcloudError):
+        return ProviderFailed(f"the cloud failed: {ex}")
+    return ProviderFailed(f"the cloud failed: {type(ex).__name__}: {ex}")
+
+
+def _scrub(message: str, creds: Credentials) -> str:
+    for secret in (creds.secret, creds.user):
+        if secret and len(secret) >= 4:
+            message = message.replace(secret, "***")
+    return message
