@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 import falcon
 
@@ -12,6 +13,7 @@ from gateway import media
 from gateway.auth import Authenticator
 from gateway.cimi.errors import CimiError
 from gateway.config import Config
+from gateway.jobs import Jobs
 from gateway.middleware import CimiMiddleware
 from gateway.resources import add_routes
 from gateway.store import Store
@@ -57,8 +59,9 @@ def create_app(
     app.add_error_handler(Exception, errors.handle_unexpected)
     app.add_error_handler(CimiError, errors.handle_cimi_error)
     app.set_error_serializer(errors.serialize_http_error)
+    jobs = Jobs(store, timedelta(seconds=config.job_retention))
     for mount, provider in mounts.items():
-        add_routes(app, mount, provider)
+        add_routes(app, mount, provider, store, jobs)
     return app
 
 

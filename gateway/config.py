@@ -53,6 +53,7 @@ class Config:
     threads: int = 1
     timeout: int = 60
     max_body_bytes: int = 1024 * 1024
+    job_retention: int = 24 * 3600
     source: str = ""
 
 
@@ -85,7 +86,7 @@ def parse(text: str, *, source: str = "<string>") -> Config:
     except tomllib.TOMLDecodeError as ex:
         raise ConfigError(f"{source}: not valid TOML: {ex}") from ex
     raw = _interpolate(raw, "")
-    _only(raw, "", {"server", "store", "auth", "providers"})
+    _only(raw, "", {"server", "store", "auth", "jobs", "providers"})
 
     server = _table(raw, "server")
     _only(
@@ -127,8 +128,14 @@ def parse(text: str, *, source: str = "<string>") -> Config:
                         f"providers.{entry.name}.{name}: static auth needs the "
                         "cloud's credentials here"
                     )
+    jobs = _table(raw, "jobs")
+    _only(jobs, "jobs.", {"retention"})
+    retention = _get(jobs, "jobs.retention", int, 24 * 3600)
+    if isinstance(retention, bool) or retention < 1:
+        raise ConfigError("jobs.retention: expected a positive number of seconds")
     return Config(
         providers=providers,
+        job_retention=retention,
         store_url=store_url,
         auth_mode=mode,
         users=dict(users),

@@ -96,7 +96,7 @@ def handlers(max_body_bytes: int) -> falcon.media.Handlers:
     return falcon.media.Handlers({XML: xml, "text/xml": xml, JSON: json})
 
 
-def read(req: falcon.Request, rtype: ResourceType) -> dict:
+def read(req: falcon.Request, rtype: ResourceType, *, read_only: bool = False) -> dict:
     """Return the request body read as a ``rtype``: its writable values.
 
     Raises:
@@ -112,4 +112,5 @@ def read(req: falcon.Request, rtype: ResourceType) -> dict:
     # a chunked body (gunicorn terminates it for us) is read from the raw stream.
     chunked = req.content_length is None and req.env.get("wsgi.input_terminated")
     stream = req.stream if chunked else req.bounded_stream
-    return codec.decode(handler.deserialize(stream, media_type, None), rtype)
+    parsed = handler.deserialize(stream, media_type, None)
+    return codec.decode(parsed, rtype, read_only=read_only)

@@ -214,6 +214,87 @@ def _read_only(attr: Attr, value: Any) -> Any:
     raise ValueError("cannot be given")
 
 
+def _parse_boolean(text: str) -> bool:
+    if text.lower() in ("true", "1"):
+        return True
+    if text.lower() in ("false", "0"):
+        return False
+    raise ValueError(f"'{text}' is not true or false")
+
+
+def _boolean_from_json(attr: Attr, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{json.dumps(value)} is not true or false")
+    return value
+
+
+def _structs_to_xml(parent: etree._Element, attr: Attr, value: list) -> None:
+    for struct in value:
+        _write_xml(etree.SubElement(parent, _q(attr.name)), attr.member, struct)
+
+
+def _structs_from_xml(attr: Attr, elements: list[etree._Element]) -> list:
+    return [_nested(_read(attr.member, _children(e), "from_xml")) for e in elements]
+
+
+def _structs_from_json(attr: Attr, value: Any) -> list:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError("must be an array of objects")
+    return [
+        _nested(_read(attr.member, _keys(attr.member, v), "from_json")) for v in value
+    ]
+
+
+def _expandable_to_xml(parent: etree._Element, attr: Attr, value: Mapping) -> None:
+    element = etree.SubElement(parent, _q(attr.name))
+    if value.get("href"):
+        element.set("href", _xml_text(value["href"]))
+    if attr.member is not None:
+        _write_xml(element, attr.member, value)
+
+
+def _expandable_to_json(attr: Attr, value: Mapping) -> dict:
+    inline = _write_json(attr.member, value) if attr.member is not None else {}
+    return {"href": value["href"], **inline} if value.get("href") else inline
+
+
+def _expandable_from_xml(attr: Attr, elements: list[etree._Element]) -> dict:
+    if len(elements) > 1:
+        raise ValueError("given more than once")
+    element = elements[0]
+    inline = {}
+    if attr.member is not None:
+        inline = _nested(_read(attr.member, _children(element), "from_xml"))
+    return _expandable(element.get("href"), inline)
+
+
+def _expandable_from_json(attr: Attr, value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError('must be an object with an "href" or attributes')
+    href = value.get("href")
+    if href is not None and not isinstance(href, str):
+        raise ValueError('"href" must be a string')
+    inline = {}
+    if attr.member is not None:
+        inline = _nested(_read(attr.member, _keys(attr.member, value), "from_json"))
+    return _expandable(href, inline)
+
+
+def _expandable(href: str | None, inline: dict) -> dict:
+    """Return a reference (``href``), a value, or both; never neither."""
+    href = (href or "").strip()
+    if not href and not inline:
+        raise ValueError("needs an href or a value")
+    return {"href": _parse_uri(href), **inline} if href else inline
+
+
+def _nested(result: tuple[dict, list[str]]) -> dict:
+    values, problems = result
+    if problems:
+        raise ValueError("; ".join(problems))
+    return values
+
+
 _CODECS: dict[Kind, _Codec] = {
     Kind.TEXT: _scalar(str, _parse_text, json_native=True),
     Kind.ENUM: _scalar(str, _parse_text, json_native=True),
@@ -233,7 +314,35 @@ _CODECS: dict[Kind, _Codec] = {
         _operations_to_xml, _operations_to_json, _read_only, _read_only
     ),
     Kind.MEMBERS: _Codec(_members_to_xml, _members_to_json, _read_only, _read_only),
+    Kind.BOOLEAN: _Codec(
+        lambda parent, attr, value: _scalar_boolean_to_xml(parent, attr, value),
+        lambda attr, value: value,
+        lambda attr, elements: _parse_boolean(_single_text(elements)),
+        _boolean_from_json,
+    ),
+    Kind.STRUCTS: _Codec(
+        _structs_to_xml,
+        lambda attr, value: [_write_json(attr.member, v) for v in value],
+        _structs_from_xml,
+        _structs_from_json,
+    ),
+    Kind.EXPANDABLE: _Codec(
+        _expandable_to_xml,
+        _expandable_to_json,
+        _expandable_from_xml,
+        _expandable_from_json,
+    ),
 }
+
+
+def _scalar_boolean_to_xml(parent: etree._Element, attr: Attr, value: bool) -> None:
+    etree.SubElement(parent, _q(attr.name)).text = "true" if value else "false"
+
+
+def _single_text(elements: list[etree._Element]) -> str:
+    if len(elements) > 1:
+        raise ValueError("given more than once")
+    return (elements[0].text or "").strip()
 
 
 # -- writing ----------------------------------------------------------------
@@ -323,33 +432,56 @@ def parse_json(body: bytes) -> dict:
     return value
 
 
-def _read_xml(root: etree._Element, rtype: ResourceType) -> tuple[dict, list[str]]:
+def _read_xml(
+    root: etree._Element, rtype: ResourceType, **options: bool
+) -> tuple[dict, list[str]]:
     qname = etree.QName(root)
     if qname.namespace not in (None, NS) or qname.localname not in rtype.input_roots:
         expected = ", ".join(sorted(rtype.input_roots))
         return {}, [f"root element <{qname.localname}> is not one of {expected}"]
+    return _read(rtype, _children(root), "from_xml", **options)
+
+
+def _children(element: etree._Element) -> dict[str, list[etree._Element]]:
     found: dict[str, list[etree._Element]] = {}
-    for child in root:
+    for child in element:
         child_name = etree.QName(child)
         # Elements of other namespaces are extensions; CIMI lets us skip them.
         if child_name.namespace in (None, NS):
             found.setdefault(child_name.localname, []).append(child)
-    return _read(rtype, found, "from_xml")
+    return found
 
 
-def _read_json(body: Mapping, rtype: ResourceType) -> tuple[dict, list[str]]:
+def _keys(rtype: ResourceType, body: Mapping) -> dict:
     by_key = {attr.json_key: attr.name for attr in rtype.attrs}
     # A JSON null means the attribute is absent.
-    found = {by_key[k]: v for k, v in body.items() if k in by_key and v is not None}
-    return _read(rtype, found, "from_json")
+    return {by_key[k]: v for k, v in body.items() if k in by_key and v is not None}
 
 
-def _read(rtype: ResourceType, found: Mapping, method: str) -> tuple[dict, list[str]]:
+def _read_json(
+    body: Mapping, rtype: ResourceType, **options: bool
+) -> tuple[dict, list[str]]:
+    return _read(rtype, _keys(rtype, body), "from_json", **options)
+
+
+def _read(
+    rtype: ResourceType,
+    found: Mapping,
+    method: str,
+    *,
+    read_only: bool = False,
+    required: bool = False,
+) -> tuple[dict, list[str]]:
     values, problems = {}, []
     for attr in rtype.attrs:
-        if attr.name not in found or attr.read_only:
+        if attr.name not in found:
+            continue
+        if attr.read_only and (
+            not read_only or attr.kind in (Kind.OPERATIONS, Kind.MEMBERS)
+        ):
             # NOTE(gw): a client echoing a full representation (id, state...)
-            # is not an error on create; edits check read-only on their own.
+            # is not an error on create; edits ask for read-only values to
+            # check them against the resource.
             continue
         try:
             value = getattr(_CODECS[attr.kind], method)(attr, found[attr.name])
@@ -358,7 +490,7 @@ def _read(rtype: ResourceType, found: Mapping, method: str) -> tuple[dict, list[
             continue
         if _present(value):
             values[attr.name] = value
-    for attr in rtype.attrs:
+    for attr in rtype.attrs if required else ():
         if (
             attr.required
             and attr.name not in values
@@ -368,16 +500,23 @@ def _read(rtype: ResourceType, found: Mapping, method: str) -> tuple[dict, list[
     return values, problems
 
 
-def decode(parsed: etree._Element | Mapping, rtype: ResourceType) -> dict:
-    """Read a parsed body as ``rtype``; return its writable values by attr name.
+def decode(
+    parsed: etree._Element | Mapping, rtype: ResourceType, *, read_only: bool = False
+) -> dict:
+    """Read a parsed body as ``rtype``; return its values by attribute name.
+
+    Args:
+        read_only: also return the read-only attributes given (id, state...),
+            for an edit to check; otherwise they are ignored.
 
     Raises:
         InvalidBody: listing every attribute that is missing or malformed.
     """
+    options = {"read_only": read_only, "required": not read_only}
     if isinstance(parsed, etree._Element):
-        values, problems = _read_xml(parsed, rtype)
+        values, problems = _read_xml(parsed, rtype, **options)
     else:
-        values, problems = _read_json(parsed, rtype)
+        values, problems = _read_json(parsed, rtype, **options)
     if problems:
         raise InvalidBody(problems)
     return values

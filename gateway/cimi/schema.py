@@ -35,6 +35,9 @@ class Kind(enum.StrEnum):
     PROPERTIES = "properties"  # <property key="k">v</property> / {"properties": {}}
     OPERATIONS = "operations"  # <operation rel href/> / {"operations": [...]}
     MEMBERS = "members"  # collection entries
+    STRUCTS = "structs"  # repeated nested values: <disk><capacity/></disk>
+    BOOLEAN = "boolean"
+    EXPANDABLE = "expandable"  # a reference, a value, or both (DSP8009 expRef)
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,30 @@ MACHINE_IMAGE = ResourceType(
     input_roots=frozenset({"MachineImage", "MachineImageCreate", "machineImageCreate"}),
 )
 
+DISK = ResourceType(
+    "Disk",
+    (
+        Attr("capacity", Kind.INTEGER),
+        Attr("format", Kind.TEXT),
+        Attr("initialLocation", Kind.TEXT),
+    ),
+)
+
+MACHINE_CONFIGURATION = ResourceType(
+    "MachineConfiguration",
+    COMMON
+    + (
+        Attr("cpu", Kind.INTEGER),
+        Attr("memory", Kind.INTEGER),
+        Attr("disk", Kind.STRUCTS, json_name="disks", member=DISK),
+        Attr("cpuArch", Kind.TEXT),
+        OPERATIONS,
+    ),
+    collection_key="machineConfigurations",
+    path="machine_configurations",
+    entry_point_key="machineConfigs",
+)
+
 MACHINE = ResourceType(
     "Machine",
     COMMON
@@ -230,3 +257,81 @@ def collection_of(member: ResourceType) -> ResourceType:
         ),
         xml_root="Collection",
     )
+
+
+#: credentials are not served yet; a template names a key pair by its href.
+CREDENTIAL = ResourceType(
+    "Credential",
+    COMMON + (OPERATIONS,),
+    path="credentials",
+    entry_point_key="credentials",
+)
+
+INITIAL_STATES = ("STARTED", "STOPPED")
+
+MACHINE_TEMPLATE = ResourceType(
+    "MachineTemplate",
+    COMMON
+    + (
+        Attr("initialState", Kind.ENUM, choices=INITIAL_STATES),
+        Attr("machineConfig", Kind.EXPANDABLE, member=MACHINE_CONFIGURATION),
+        Attr("machineImage", Kind.EXPANDABLE, member=MACHINE_IMAGE),
+        Attr("credential", Kind.EXPANDABLE),
+        Attr("userData", Kind.TEXT),
+        OPERATIONS,
+    ),
+    collection_key="machineTemplates",
+    path="machine_templates",
+    entry_point_key="machineTemplates",
+    input_roots=frozenset(
+        {"MachineTemplate", "MachineTemplateCreate", "machineTemplateCreate"}
+    ),
+)
+
+MACHINE_CREATE = ResourceType(
+    "MachineCreate",
+    COMMON
+    + (
+        Attr(
+            "machineTemplate", Kind.EXPANDABLE, required=True, member=MACHINE_TEMPLATE
+        ),
+    ),
+    input_roots=frozenset({"MachineCreate", "machineCreate"}),
+)
+
+ACTION = ResourceType(
+    "Action",
+    (Attr("action", Kind.URI, required=True), Attr("force", Kind.BOOLEAN)),
+    input_roots=frozenset({"Action", "action"}),
+)
+
+JOB_STATUSES = ("RUNNING", "SUCCESS", "FAILED", "CANCELLED")
+
+JOB = ResourceType(
+    "Job",
+    COMMON
+    + (
+        Attr("targetResource", Kind.REF, read_only=True),
+        Attr("action", Kind.URI, read_only=True),
+        Attr("status", Kind.ENUM, read_only=True, choices=JOB_STATUSES),
+        Attr("returnCode", Kind.INTEGER, read_only=True),
+        Attr("progress", Kind.INTEGER, read_only=True),
+        Attr("statusMessage", Kind.TEXT, read_only=True),
+        Attr("timeOfStatusChange", Kind.DATETIME, read_only=True),
+        Attr("isCancellable", Kind.BOOLEAN, read_only=True),
+        OPERATIONS,
+    ),
+    collection_key="jobs",
+    path="jobs",
+    entry_point_key="jobs",
+)
+
+
+def action_name(uri: str) -> str | None:
+    """Return the action a URI names, read as leniently as clients sent them.
+
+    Any URI ending in ``/action/<name>`` names ``<name>``: clients of the era
+    sent ``http://http://schemas.dmtf.org/...`` and the like.
+    """
+    head, sep, name = uri.strip().rpartition("/action/")
+    return name if sep and head and name.isalpha() else None

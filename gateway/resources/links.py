@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 import falcon
 
+from gateway.cimi.errors import BadRequest
 from gateway.cimi.hrefs import local_id
+from gateway.cimi.query import page
+from gateway.cimi.schema import JOB
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import Document
 from gateway.cimi.schema import ResourceType
@@ -29,6 +32,7 @@ class Links:
     """
 
     def __init__(self, req: falcon.Request, mount: str) -> None:
+        self.req = req
         self.base_uri = f"{req.prefix}{mount}/"
 
     def collection(self, rtype: ResourceType) -> str:
@@ -37,9 +41,35 @@ class Links:
     def item(self, rtype: ResourceType, id: str) -> str:
         return f"{self.base_uri}{rtype.path}/{quote(id, safe='')}"
 
+    def item_of_job(self, job: Mapping[str, Any]) -> str:
+        """Return the URL of a stored job."""
+        return self.item(JOB, job["id"])
+
     def local_id(self, href: str, rtype: ResourceType) -> str | None:
         """Return the id of the ``rtype`` resource ``href`` names, if ours."""
         return local_id(href, base_uri=self.base_uri, collection=rtype.path)
+
+    def resolve(self, name: str, value: Mapping[str, Any], rtype: ResourceType) -> dict:
+        """Return a client's reference-or-value as stored: a local id or a value.
+
+        Raises:
+            BadRequest: when the href names anything but a ``rtype`` here.
+        """
+        href = value.get("href")
+        if not href:
+            return {"value": {k: v for k, v in value.items() if k != "href"}}
+        local = self.local_id(href, rtype)
+        if local is None:
+            raise BadRequest(
+                f"{name}: '{href}' is not a {rtype.name} of {self.base_uri}"
+            )
+        return {"id": local}
+
+    def expand(self, stored: Mapping[str, Any], rtype: ResourceType) -> dict:
+        """Return a stored reference-or-value as the wire shows it."""
+        if "id" in stored:
+            return {"href": self.item(rtype, stored["id"])}
+        return dict(stored["value"])
 
     def operation(self, name: str, item: str) -> tuple[str, str]:
         """Return the (rel, href) of operation ``name`` on the resource at ``item``."""
@@ -66,19 +96,23 @@ class Links:
     def collection_document(
         self,
         rtype: ResourceType,
-        answers: Iterable[Mapping[str, Any]],
+        answers: Sequence[Mapping[str, Any]],
         *,
         can_add: bool,
     ) -> Document:
-        """Return a collection of ``rtype`` resources, linked."""
-        members = [self.values(rtype, answer) for answer in answers]
+        """Return a collection of ``rtype`` resources, linked, paged.
+
+        ``$first``/``$last`` pick the members shown; ``count`` stays the size of
+        the whole collection.
+        """
+        shown = answers[page(self.req.get_param("$first"), self.req.get_param("$last"))]
         url = self.collection(rtype)
         return Document(
             collection_of(rtype),
             {
                 "id": url,
-                "count": len(members),
-                rtype.name: members,
+                "count": len(answers),
+                rtype.name: [self.values(rtype, answer) for answer in shown],
                 "operation": [("add", url)] if can_add else [],
             },
         )

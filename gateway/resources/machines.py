@@ -1,12 +1,49 @@
-"""``{mount}/machines``: list and read (what capture needs)."""
+"""``{mount}/machines``: the whole life of a machine.
+
+Create (from a MachineCreate whose template is referenced or given by value),
+read, edit, delete, and actions (start, stop, restart, capture) POSTed as an
+Action to the operation href the machine advertises. What the cloud does
+asynchronously answers 202 (201 for a create) with a Job in ``CIMI-Job-URI``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import falcon
 
+from gateway.cimi.errors import BadRequest
+from gateway.cimi.errors import CimiError
+from gateway.cimi.errors import NotFound
+from gateway.cimi.schema import ACTION
 from gateway.cimi.schema import MACHINE
+from gateway.cimi.schema import MACHINE_CONFIGURATION
+from gateway.cimi.schema import MACHINE_CREATE
+from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.cimi.schema import MACHINE_TEMPLATE
+from gateway.cimi.schema import action_name
+from gateway.cimi.schema import action_uri
+from gateway.jobs import GONE
+from gateway.jobs import Jobs
+from gateway.media import read
+from gateway.resources import machine_templates
+from gateway.resources.edits import check_read_only
+from gateway.resources.jobs import answer_with_job
 from gateway.resources.links import Links
+from gateway.store import Store
+from providers.base import CAPTURE
+from providers.base import MACHINE_ACTIONS
+from providers.base import RESTART
+from providers.base import START
+from providers.base import STOP
+from providers.base import Credentials
+from providers.base import MachineSpec
 from providers.base import Provider
+
+#: the state an action's machine reaches when the cloud is done.
+ACTION_OUTCOME = {START: "STARTED", STOP: "STOPPED", RESTART: "STARTED"}
+_EDITABLE = ("name", "description", "property")
 
 
 class Machines:
@@ -15,18 +52,229 @@ class Machines:
     Args:
         provider: the cloud mounted here.
         mount: its URL prefix.
+        store: where machine templates are kept.
+        jobs: the job records.
     """
 
-    def __init__(self, provider: Provider, mount: str) -> None:
+    def __init__(
+        self, provider: Provider, mount: str, store: Store, jobs: Jobs
+    ) -> None:
         self.provider = provider
         self.mount = mount
+        self.store = store
+        self.jobs = jobs
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         machines = self.provider.list_machines(req.context.credentials)
         resp.media = Links(req, self.mount).collection_document(
-            MACHINE, machines, can_add=False
+            MACHINE, machines, can_add=True
         )
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
         machine = self.provider.get_machine(req.context.credentials, id)
         resp.media = Links(req, self.mount).document(MACHINE, machine)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Create a machine from a MachineCreate."""
+        creds, links = req.context.credentials, Links(req, self.mount)
+        spec = self._spec(links, creds, read(req, MACHINE_CREATE))
+        machine = self._asynchronously(
+            resp,
+            links,
+            creds,
+            "add",
+            None,
+            spec.initial_state,
+            lambda: self.provider.create_machine(creds, spec),
+        )
+        job = self.jobs.record(
+            self.provider.namespace(creds),
+            action_uri("add"),
+            (MACHINE.path, machine["id"]),
+            spec.initial_state,
+        )
+        resp.set_header("CIMI-Job-URI", links.item_of_job(job))
+        resp.status = falcon.HTTP_201
+        resp.location = links.item(MACHINE, machine["id"])
+        resp.media = links.document(MACHINE, machine)
+
+    def on_put_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
+        """Edit a machine's name, description and properties."""
+        creds, links = req.context.credentials, Links(req, self.mount)
+        given = read(req, MACHINE, read_only=True)
+        current = links.values(MACHINE, self.provider.get_machine(creds, id))
+        check_read_only(MACHINE, given, current)
+        edits = {name: given[name] for name in _EDITABLE if name in given}
+        machine = self.provider.edit_machine(creds, id, edits)
+        resp.media = links.document(MACHINE, machine)
+
+    def on_delete_item(
+        self, req: falcon.Request, resp: falcon.Response, id: str
+    ) -> None:
+        creds, links = req.context.credentials, Links(req, self.mount)
+        target = (MACHINE.path, id)
+        self._asynchronously(
+            resp,
+            links,
+            creds,
+            "delete",
+            target,
+            GONE,
+            lambda: self.provider.delete_machine(creds, id),
+        )
+        self._answer(resp, links, creds, "delete", target, GONE)
+
+    def on_post_action(
+        self, req: falcon.Request, resp: falcon.Response, id: str, action: str
+    ) -> None:
+        """Run the action an Action body names, at that action's own href."""
+        if action not in MACHINE_ACTIONS:
+            raise NotFound(f"machines have no {action} operation")
+        creds, links = req.context.credentials, Links(req, self.mount)
+        body = read(req, ACTION)
+        asked = action_name(body["action"])
+        if asked not in MACHINE_ACTIONS:
+            raise BadRequest(f"action: unknown action '{body['action']}'")
+        if asked != action:
+            raise BadRequest(f"action: {asked} was posted to the {action} operation")
+        if action == CAPTURE:
+            image = self._asynchronously(
+                resp,
+                links,
+                creds,
+                CAPTURE,
+                (MACHINE.path, id),
+                "AVAILABLE",
+                lambda: self.provider.capture(creds, id, {}),
+            )
+            resp.location = links.item(MACHINE_IMAGE, image["id"])
+            target = (MACHINE_IMAGE.path, image["id"])
+            self._answer(resp, links, creds, CAPTURE, target, "AVAILABLE")
+            return
+        force = bool(body.get("force", False))
+        machine = self.provider.get_machine(creds, id)
+        if action == RESTART and machine["state"] == "STOPPED":
+            action = START  # CIMI: restarting a stopped machine starts it
+        outcome = ACTION_OUTCOME[action]
+        self._asynchronously(
+            resp,
+            links,
+            creds,
+            action,
+            (MACHINE.path, id),
+            outcome,
+            lambda: self.provider.act(creds, id, action, force=force),
+        )
+        self._answer(resp, links, creds, action, (MACHINE.path, id), outcome)
+
+    # -- jobs ---------------------------------------------------------------
+
+    def _asynchronously(
+        self,
+        resp: falcon.Response,
+        links: Links,
+        creds: Credentials,
+        action: str,
+        target: tuple[str, str] | None,
+        expect: str,
+        call: Callable[[], Any],
+    ) -> Any:
+        """Make the cloud call; when the cloud fails, leave a FAILED job."""
+        try:
+            return call()
+        except CimiError as ex:
+            if ex.status >= 500:
+                job = self.jobs.record(
+                    self.provider.namespace(creds),
+                    action_uri(action),
+                    target,
+                    expect,
+                    failure=ex,
+                )
+                resp.set_header("CIMI-Job-URI", links.item_of_job(job))
+            raise
+
+    def _answer(
+        self,
+        resp: falcon.Response,
+        links: Links,
+        creds: Credentials,
+        action: str,
+        target: tuple[str, str],
+        expect: str,
+    ) -> None:
+        job = self.jobs.record(
+            self.provider.namespace(creds), action_uri(action), target, expect
+        )
+        answer_with_job(resp, links, job)
+
+    # -- MachineCreate --------------------------------------------------------
+
+    def _spec(self, links: Links, creds: Credentials, values: dict) -> MachineSpec:
+        """Turn a MachineCreate into what the provider needs, or say what is wrong."""
+        given = dict(values["machineTemplate"])
+        template: dict = {}
+        href = given.pop("href", None)
+        if href:
+            template_id = links.local_id(href, MACHINE_TEMPLATE)
+            if template_id is None:
+                raise BadRequest(
+                    f"machineTemplate: '{href}' is not a MachineTemplate of "
+                    f"{links.base_uri}"
+                )
+            try:
+                template = machine_templates.load(
+                    self.store, self.provider.namespace(creds), template_id
+                )
+            except NotFound as ex:
+                raise BadRequest(f"machineTemplate: {ex.message}") from ex
+        # What the body gives by value overrides the referenced template.
+        merged = {**template, **machine_templates.to_stored(links, given)}
+        return MachineSpec(
+            config_id=self._config_id(links, creds, merged.get("machineConfig")),
+            image_id=self._image_id(links, creds, merged.get("machineImage")),
+            name=values.get("name", merged.get("name", "")),
+            description=values.get("description", merged.get("description", "")),
+            properties=values.get("property", merged.get("property", {})),
+            key_name=self._key_name(merged.get("credential")),
+            user_data=merged.get("userData", ""),
+            initial_state=merged.get("initialState", "STARTED"),
+        )
+
+    def _config_id(self, links: Links, creds: Credentials, ref: dict | None) -> str:
+        if ref is None:
+            raise BadRequest("machineTemplate.machineConfig: required")
+        if "id" in ref:
+            try:
+                return self.provider.get_machine_configuration(creds, ref["id"])["id"]
+            except NotFound as ex:
+                href = links.item(MACHINE_CONFIGURATION, ref["id"])
+                raise BadRequest(f"machineConfig: no such configuration {href}") from ex
+        # By value: the configuration with that cpu and memory.
+        wanted = (ref["value"].get("cpu"), ref["value"].get("memory"))
+        for config in self.provider.list_machine_configurations(creds):
+            if (config.get("cpu"), config.get("memory")) == wanted:
+                return config["id"]
+        cpu, memory = wanted
+        raise BadRequest(
+            f"machineConfig: no configuration has cpu {cpu} and memory {memory}"
+        )
+
+    def _image_id(self, links: Links, creds: Credentials, ref: dict | None) -> str:
+        if ref is None:
+            raise BadRequest("machineTemplate.machineImage: required")
+        if "id" not in ref:
+            raise BadRequest("machineImage: give the href of a machine image")
+        try:
+            return self.provider.get_machine_image(creds, ref["id"])["id"]
+        except NotFound as ex:
+            href = links.item(MACHINE_IMAGE, ref["id"])
+            raise BadRequest(f"machineImage: no such image {href}") from ex
+
+    @staticmethod
+    def _key_name(ref: dict | None) -> str:
+        if ref is None:
+            return ""
+        if "id" not in ref:
+            raise BadRequest("credential: give the href of a credential")
+        return ref["id"]

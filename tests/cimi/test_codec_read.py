@@ -688,3 +688,59 @@ def test_json_null_means_absent() -> None:
     )
 
     assert "name" not in values
+
+
+def test_nested_kinds_round_trip_in_both_formats() -> None:
+    from gateway.cimi.schema import MACHINE_CONFIGURATION
+    from gateway.cimi.schema import MACHINE_CREATE
+    from gateway.cimi.schema import Document
+
+    config = {
+        "name": "big",
+        "cpu": 4,
+        "memory": 1024,
+        "disk": [{"capacity": 10, "format": "ext4"}, {"capacity": 20}],
+    }
+    create = {
+        "name": "m",
+        "machineTemplate": {
+            "initialState": "STOPPED",
+            "machineConfig": {"cpu": 2, "memory": 4096},
+            "machineImage": {"href": "http://h/cimi/machine_images/img1"},
+            "credential": {"href": "http://h/cimi/credentials/k"},
+        },
+    }
+    for rtype, values in ((MACHINE_CONFIGURATION, config), (MACHINE_CREATE, create)):
+        for write, read in (
+            (codec.to_xml, codec.parse_xml),
+            (codec.to_json, codec.parse_json),
+        ):
+            back = codec.decode(read(write(Document(rtype, values))), rtype)
+            assert back == values
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"machineTemplate": {}}',
+        b'{"machineTemplate": "http://h/t/1"}',
+        b'{"machineTemplate": {"href": 5}}',
+        b'{"machineTemplate": {"machineConfig": {"cpu": "two"}}}',
+    ],
+    ids=["empty", "not-object", "href-type", "nested-type"],
+)
+def test_bad_expandable_references(body: bytes) -> None:
+    from gateway.cimi.schema import MACHINE_CREATE
+
+    with pytest.raises(InvalidBody, match="machineTemplate"):
+        codec.decode(codec.parse_json(body), MACHINE_CREATE)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("true", True), (" false ", False), ("1", True)]
+)
+def test_action_force_is_a_boolean(text: str, value: bool) -> None:
+    from gateway.cimi.schema import ACTION
+
+    body = f"<Action><action>urn:a/action/stop</action><force>{text}</force></Action>"
+    assert codec.decode(codec.parse_xml(body.encode()), ACTION)["force"] is value

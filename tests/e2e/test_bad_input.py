@@ -162,7 +162,15 @@ CASES = [
     ),
     ("unknown-path", "GET", "/cimi/volumes", {}, None, 404, "/cimi/volumes"),
     ("control-char-id", "GET", "/cimi/machine_images/a%00%01b", {}, None, 404, "a"),
-    ("post-machines", "POST", "/cimi/machines", XML_BODY, "<Machine/>", 405, "POST"),
+    (
+        "post-machine",
+        "POST",
+        "/cimi/machines/inst1",
+        XML_BODY,
+        "<Machine/>",
+        405,
+        "POST",
+    ),
     (
         "put-image",
         "PUT",

@@ -178,7 +178,13 @@ def test_entry_point_links_what_is_served(mock_gateway, client):
     assert body["baseURI"] == f"{mock_gateway.url}/cimi/"
     assert body["name"] == "mock"
     links = {k: v["href"] for k, v in body.items() if isinstance(v, dict)}
-    assert set(links) == {"machines", "machineImages"}
+    assert set(links) == {
+        "machines",
+        "machineTemplates",
+        "machineConfigs",
+        "machineImages",
+        "jobs",
+    }
     for href in links.values():
         assert client.get(href).status_code == 200
 

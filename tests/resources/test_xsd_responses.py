@@ -14,6 +14,10 @@ from tests.support.shared import without_resource_uri
 
 PATHS = [
     "/cimi/cloudEntryPoint",
+    "/cimi/machine_configurations",
+    "/cimi/machine_configurations/m1-large",
+    "/cimi/machine_templates",
+    "/cimi/jobs",
     "/cimi/machine_images",
     "/cimi/machine_images/img1",
     "/cimi/machines",
@@ -47,3 +51,38 @@ def test_created_image_validates(mock_client, schema):
 
     assert response.status_code == 201
     assert schema.validate(without_resource_uri(response.content)), schema.error_log
+
+
+def test_template_machine_and_job_documents_validate(mock_client, schema):
+    json_in = {**AUTH, "Content-Type": "application/json"}
+    xml_out = {"Accept": "application/xml"}
+    template = mock_client.simulate_post(
+        "/cimi/machine_templates",
+        headers={**json_in, **xml_out},
+        json={
+            "name": "t",
+            "properties": {"k": "v"},
+            "initialState": "STOPPED",
+            "machineConfig": {"cpu": 1, "memory": 1782579},
+            "machineImage": {
+                "href": "http://falconframework.org/cimi/machine_images/img1"
+            },
+            "credential": {"href": "http://falconframework.org/cimi/credentials/k"},
+            "userData": "aGVsbG8=",
+        },
+    )
+    assert template.status_code == 201, template.text
+    machine = mock_client.simulate_post(
+        "/cimi/machines",
+        headers={**json_in, **xml_out},
+        json={"machineTemplate": {"href": template.headers["Location"]}},
+    )
+    assert machine.status_code == 201, machine.text
+    job = mock_client.simulate_get(
+        machine.headers["CIMI-Job-URI"].removeprefix("http://falconframework.org"),
+        headers={**AUTH, **xml_out},
+    )
+
+    for response in (template, machine, job):
+        root = without_resource_uri(response.content)
+        assert schema.validate(root), schema.error_log

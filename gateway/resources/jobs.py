@@ -1,0 +1,99 @@
+"""``{mount}/jobs``: what the cloud is doing, newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import falcon
+
+from gateway.cimi.errors import NotFound
+from gateway.cimi.schema import JOB
+from gateway.cimi.schema import MACHINE
+from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.cimi.schema import ResourceType
+from gateway.jobs import Jobs
+from gateway.jobs import Lookup
+from gateway.resources.links import Links
+from providers.base import Credentials
+from providers.base import Provider
+
+#: the collections a job's target can be in, by path.
+TARGETS: dict[str, ResourceType] = {t.path: t for t in (MACHINE, MACHINE_IMAGE)}
+
+
+def lookup(provider: Provider, creds: Credentials) -> Lookup:
+    """Return how to read a job target's state on ``provider``."""
+
+    def state(path: str, id: str) -> str | None:
+        try:
+            if path == MACHINE.path:
+                return provider.get_machine(creds, id)["state"]
+            return provider.get_machine_image(creds, id)["state"]
+        except NotFound:
+            return None
+
+    return state
+
+
+def job_values(links: Links, job: dict) -> dict:
+    """Return a stored job as Job values with hrefs."""
+    target = None
+    if job["target"]:
+        path, id = job["target"]
+        target = links.item(TARGETS[path], id)
+    return {
+        "id": job["id"],
+        "created": datetime.fromisoformat(job["created"]),
+        "targetResource": target,
+        "action": job["action"],
+        "status": job["status"],
+        "returnCode": job["returnCode"],
+        "progress": job["progress"],
+        "statusMessage": job["statusMessage"],
+        "timeOfStatusChange": datetime.fromisoformat(job["changed"]),
+        "isCancellable": False,
+    }
+
+
+def answer_with_job(
+    resp: falcon.Response, links: Links, job: dict, status: str = falcon.HTTP_202
+) -> None:
+    """Answer with ``job``: its URL in ``CIMI-Job-URI``, and as the body."""
+    resp.set_header("CIMI-Job-URI", links.item_of_job(job))
+    resp.status = status
+    resp.media = links.document(JOB, job_values(links, job))
+
+
+class JobsResource:
+    """The jobs of one provider's tenant.
+
+    Args:
+        provider: the cloud mounted here.
+        mount: its URL prefix.
+        jobs: the job records.
+    """
+
+    def __init__(self, provider: Provider, mount: str, jobs: Jobs) -> None:
+        self.provider = provider
+        self.mount = mount
+        self.jobs = jobs
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        creds = req.context.credentials
+        links = Links(req, self.mount)
+        jobs = self.jobs.list(
+            self.provider.namespace(creds), lookup(self.provider, creds)
+        )
+        resp.media = links.collection_document(
+            JOB, [job_values(links, job) for job in jobs], can_add=False
+        )
+
+    def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
+        creds = req.context.credentials
+        job = self.jobs.get(
+            self.provider.namespace(creds), id, lookup(self.provider, creds)
+        )
+        if job is None:
+            raise NotFound(f"no job {id}")
+        links = Links(req, self.mount)
+        resp.media = links.document(JOB, job_values(links, job))

@@ -1,0 +1,131 @@
+"""``{mount}/machine_templates``: templates the gateway keeps for its clients.
+
+No cloud stores a MachineTemplate, so the gateway does, per tenant. A template
+keeps its references as local ids (or a value given inline), so it renders
+with whatever host the client uses next.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC
+from datetime import datetime
+
+import falcon
+
+from gateway.cimi.errors import NotFound
+from gateway.cimi.schema import CREDENTIAL
+from gateway.cimi.schema import MACHINE_CONFIGURATION
+from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.cimi.schema import MACHINE_TEMPLATE
+from gateway.cimi.schema import ResourceType
+from gateway.media import read
+from gateway.resources.edits import check_read_only
+from gateway.resources.links import Links
+from gateway.store import Store
+from providers.base import DELETE
+from providers.base import EDIT
+from providers.base import Provider
+
+TEMPLATE = "template"
+#: a template's references, and the type each names.
+REFERENCES: dict[str, ResourceType] = {
+    "machineConfig": MACHINE_CONFIGURATION,
+    "machineImage": MACHINE_IMAGE,
+    "credential": CREDENTIAL,
+}
+_PLAIN = ("name", "description", "property", "initialState", "userData")
+
+
+def to_stored(links: Links, values: dict) -> dict:
+    """Return a template body's values as the store keeps them."""
+    stored = {name: values[name] for name in _PLAIN if name in values}
+    for name, rtype in REFERENCES.items():
+        if name in values:
+            stored[name] = links.resolve(name, values[name], rtype)
+    return stored
+
+
+def from_stored(links: Links, stored: dict) -> dict:
+    """Return a stored template as MachineTemplate values with hrefs."""
+    values = {name: stored[name] for name in _PLAIN if name in stored}
+    for name, rtype in REFERENCES.items():
+        if name in stored:
+            values[name] = links.expand(stored[name], rtype)
+    values.update(
+        id=stored["id"],
+        created=datetime.fromisoformat(stored["created"]),
+        updated=datetime.fromisoformat(stored["updated"]),
+        operations=(EDIT, DELETE),
+    )
+    return values
+
+
+def load(store: Store, namespace: str, template_id: str) -> dict:
+    """Return a stored template; raise ``NotFound`` when there is none."""
+    stored = store.get(namespace, TEMPLATE, template_id)
+    if stored is None:
+        raise NotFound(f"no machine template {template_id}")
+    return stored
+
+
+class MachineTemplates:
+    """The machine templates of one provider's tenant.
+
+    Args:
+        provider: the cloud mounted here (its namespace keys the templates).
+        mount: its URL prefix.
+        store: where templates are kept.
+    """
+
+    def __init__(self, provider: Provider, mount: str, store: Store) -> None:
+        self.provider = provider
+        self.mount = mount
+        self.store = store
+
+    def _namespace(self, req: falcon.Request) -> str:
+        return self.provider.namespace(req.context.credentials)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        links = Links(req, self.mount)
+        stored = self.store.list(self._namespace(req), TEMPLATE)
+        resp.media = links.collection_document(
+            MACHINE_TEMPLATE, [from_stored(links, t) for t in stored], can_add=True
+        )
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        links = Links(req, self.mount)
+        template = to_stored(links, read(req, MACHINE_TEMPLATE))
+        now = datetime.now(UTC).replace(microsecond=0).isoformat()
+        # A random id: templates made at once by several workers never clash.
+        template.update(id=uuid.uuid4().hex[:12], created=now, updated=now)
+        self.store.add(self._namespace(req), TEMPLATE, template["id"], template)
+        resp.status = falcon.HTTP_201
+        resp.location = links.item(MACHINE_TEMPLATE, template["id"])
+        resp.media = links.document(MACHINE_TEMPLATE, from_stored(links, template))
+
+    def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
+        links = Links(req, self.mount)
+        template = load(self.store, self._namespace(req), id)
+        resp.media = links.document(MACHINE_TEMPLATE, from_stored(links, template))
+
+    def on_put_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
+        links = Links(req, self.mount)
+        namespace = self._namespace(req)
+        template = load(self.store, namespace, id)
+        given = read(req, MACHINE_TEMPLATE, read_only=True)
+        current = links.values(MACHINE_TEMPLATE, from_stored(links, template))
+        check_read_only(MACHINE_TEMPLATE, given, current)
+        # NOTE(gw): an edit replaces what it gives; what it leaves out stays.
+        template.update(to_stored(links, given))
+        template["updated"] = datetime.now(UTC).replace(microsecond=0).isoformat()
+        self.store.replace(namespace, TEMPLATE, id, template)
+        resp.media = links.document(MACHINE_TEMPLATE, from_stored(links, template))
+
+    def on_delete_item(
+        self, req: falcon.Request, resp: falcon.Response, id: str
+    ) -> None:
+        # Machines made from the template keep running: they never refer to it.
+        if not self.store.remove(self._namespace(req), TEMPLATE, id):
+            raise NotFound(f"no machine template {id}")
+        resp.status = falcon.HTTP_200

@@ -1,0 +1,378 @@
+"""The whole life of a machine over HTTP, on the mock cloud and on EC2 (moto).
+
+A client discovers everything from the entry point and follows only the hrefs
+the server hands out, as Deltacloud's CIMI plugfest scenarios did.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import requests
+from lxml import etree
+
+from tests.e2e.conftest import MOCK_AUTH
+from tests.e2e.gunicorn import Gateway
+from tests.e2e.test_ec2 import ec2_config
+from tests.support.moto import FIXTURE_AMI
+from tests.support.moto import KEY
+from tests.support.moto import SECRET
+
+NS = "http://schemas.dmtf.org/cimi/1"
+ACTION = f"{NS}/action/"
+
+
+@dataclass
+class Cloud:
+    """A gateway in front of one cloud, and what a test needs to know of it."""
+
+    name: str
+    gateway: Gateway
+    auth: tuple[str, str]
+    config: str
+    image: str
+
+    def client(self) -> requests.Session:
+        session = requests.Session()
+        session.auth = self.auth
+        session.headers["Accept"] = "application/json"
+        return session
+
+
+@pytest.fixture(scope="module")
+def ec2_gateway(moto_endpoint, tmp_path_factory) -> Iterator[Gateway]:
+    gateway = Gateway(ec2_config(tmp_path_factory.mktemp("ec2m"), moto_endpoint))
+    yield gateway.start()
+    gateway.stop()
+
+
+@pytest.fixture(params=["mock", "ec2"])
+def cloud(request, mock_gateway) -> Cloud:
+    if request.param == "mock":
+        return Cloud("mock", mock_gateway, MOCK_AUTH, "m1-small", "img2")
+    return Cloud(
+        "ec2",
+        request.getfixturevalue("ec2_gateway"),
+        (KEY, SECRET),
+        "t3.micro",
+        FIXTURE_AMI,
+    )
+
+
+@pytest.fixture
+def api(cloud) -> Iterator[requests.Session]:
+    with cloud.client() as session:
+        yield session
+
+
+def entry_point(cloud: Cloud, api: requests.Session) -> dict:
+    response = api.get(f"{cloud.gateway.url}/cimi/cloudEntryPoint")
+    assert response.status_code == 200
+    return response.json()
+
+
+def href_of(collection: dict, id: str) -> str:
+    return f"{collection['href']}/{id}"
+
+
+def operation(resource: dict, rel: str) -> str:
+    for op in resource.get("operations", []):
+        if op["rel"] in (rel, ACTION + rel):
+            return op["href"]
+    raise AssertionError(f"no {rel} operation in {resource.get('operations')}")
+
+
+def rels(resource: dict) -> set[str]:
+    return {op["rel"].removeprefix(ACTION) for op in resource.get("operations", [])}
+
+
+def wait_for_job(api: requests.Session, job_url: str, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = api.get(job_url).json()
+        if job["status"] != "RUNNING" or time.monotonic() > deadline:
+            return job
+        time.sleep(0.1)
+
+
+def act(api: requests.Session, machine: dict, name: str, **extra) -> requests.Response:
+    return api.post(
+        operation(machine, name),
+        json={"resourceURI": f"{NS}/Action", "action": ACTION + name, **extra},
+    )
+
+
+def create_machine(cloud: Cloud, api: requests.Session, cep: dict, **template) -> dict:
+    body = {
+        "resourceURI": f"{NS}/MachineCreate",
+        "name": "lifecycle",
+        "description": "made by a test",
+        "properties": {"team": "gw"},
+        "machineTemplate": {
+            "machineConfig": {"href": href_of(cep["machineConfigs"], cloud.config)},
+            "machineImage": {"href": href_of(cep["machineImages"], cloud.image)},
+            **template,
+        },
+    }
+    created = api.post(cep["machines"]["href"], json=body)
+    assert created.status_code == 201, created.text
+    assert created.headers["Location"] == created.json()["id"]
+    job = wait_for_job(api, created.headers["CIMI-Job-URI"])
+    assert job["status"] == "SUCCESS", job
+    assert job["targetResource"]["href"] == created.json()["id"]
+    return api.get(created.headers["Location"]).json()
+
+
+def test_entry_point_links_every_collection(cloud, api):
+    cep = entry_point(cloud, api)
+
+    for key in (
+        "machines",
+        "machineTemplates",
+        "machineConfigs",
+        "machineImages",
+        "jobs",
+    ):
+        assert api.get(cep[key]["href"]).status_code == 200, key
+
+
+def test_configurations_are_sizes_in_kib_and_pageable(cloud, api):
+    cep = entry_point(cloud, api)
+
+    whole = api.get(cep["machineConfigs"]["href"]).json()
+    page = api.get(
+        cep["machineConfigs"]["href"], params={"$first": 2, "$last": 3}
+    ).json()
+    one = api.get(href_of(cep["machineConfigs"], cloud.config)).json()
+
+    assert page["count"] == whole["count"] >= 3
+    assert [c["id"] for c in page["machineConfigurations"]] == [
+        c["id"] for c in whole["machineConfigurations"][1:3]
+    ]
+    assert isinstance(one["cpu"], int) and isinstance(one["memory"], int)
+    assert one["memory"] >= 512 * 1024  # KiB
+    bad = api.get(cep["machineConfigs"]["href"], params={"$first": "zero"})
+    assert bad.status_code == 400
+
+
+def test_lifecycle_by_value(cloud, api):
+    cep = entry_point(cloud, api)
+    machine = create_machine(cloud, api, cep)
+    assert machine["state"] == "STARTED"
+    assert machine["name"] == "lifecycle"
+    assert machine["description"] == "made by a test"
+    assert machine["properties"] == {"team": "gw"}
+    assert {"stop", "restart", "capture", "delete", "edit"} <= rels(machine)
+    assert "start" not in rels(machine)
+
+    stopped = act(api, machine, "stop")
+    assert stopped.status_code == 202
+    assert wait_for_job(api, stopped.headers["CIMI-Job-URI"])["status"] == "SUCCESS"
+    machine = api.get(machine["id"]).json()
+    assert machine["state"] == "STOPPED"
+    assert {"start", "capture", "delete"} <= rels(machine)
+    assert not {"stop", "restart"} & rels(machine)
+
+    started = act(api, machine, "start")
+    assert wait_for_job(api, started.headers["CIMI-Job-URI"])["status"] == "SUCCESS"
+    machine = api.get(machine["id"]).json()
+    assert machine["state"] == "STARTED"
+
+    restarted = act(api, machine, "restart", force=True)
+    assert restarted.status_code == 202
+    assert wait_for_job(api, restarted.headers["CIMI-Job-URI"])["status"] == "SUCCESS"
+
+    # The advertised capture href is the images collection (the seed's POST of
+    # a MachineImage); an Action also captures at the machine's own /capture.
+    assert operation(machine, "capture") == cep["machineImages"]["href"]
+    captured = api.post(machine["id"] + "/capture", json={"action": ACTION + "capture"})
+    assert captured.status_code == 202
+    image_url = captured.headers["Location"]
+    assert wait_for_job(api, captured.headers["CIMI-Job-URI"])["status"] == "SUCCESS"
+    assert api.get(image_url).json()["state"] == "AVAILABLE"
+    assert api.delete(image_url).status_code == 200
+
+    deleted = api.delete(machine["id"])
+    assert deleted.status_code == 202
+    job = wait_for_job(api, deleted.headers["CIMI-Job-URI"])
+    assert job["status"] == "SUCCESS"
+    assert api.get(machine["id"]).status_code == 404
+
+
+def test_lifecycle_by_reference_in_xml(cloud, api):
+    cep = entry_point(cloud, api)
+    xml = {"Content-Type": "application/xml", "Accept": "application/xml"}
+    config = href_of(cep["machineConfigs"], cloud.config)
+    image = href_of(cep["machineImages"], cloud.image)
+    template = api.post(
+        cep["machineTemplates"]["href"],
+        headers=xml,
+        data=f"""<MachineTemplateCreate xmlns="{NS}">
+                   <name> small </name>
+                   <initialState>STOPPED</initialState>
+                   <machineConfig href="{config}"/>
+                   <machineImage href="{image}"/>
+                 </MachineTemplateCreate>""",
+    )
+    assert template.status_code == 201, template.text
+    template_url = template.headers["Location"]
+
+    created = api.post(
+        cep["machines"]["href"],
+        headers=xml,
+        data=f"""<MachineCreate xmlns="{NS}"><name>from-template</name>
+                 <machineTemplate href="{template_url}"/></MachineCreate>""",
+    )
+
+    assert created.status_code == 201, created.text
+    assert created.headers["Content-Type"] == "application/xml"
+    root = etree.fromstring(created.content)
+    assert root.findtext(f"{{{NS}}}name") == "from-template"
+    job = wait_for_job(api, created.headers["CIMI-Job-URI"])
+    assert job["status"] == "SUCCESS"
+    machine = api.get(created.headers["Location"]).json()
+    assert machine["state"] == "STOPPED"
+
+    # Deleting the template leaves its machines alone.
+    assert api.delete(template_url).status_code == 200
+    assert api.get(template_url).status_code == 404
+    assert api.get(machine["id"]).status_code == 200
+    assert api.delete(machine["id"]).status_code == 202
+
+
+def test_edit_machine(cloud, api):
+    cep = entry_point(cloud, api)
+    machine = create_machine(cloud, api, cep)
+
+    edited = api.put(
+        machine["id"],
+        json={"name": "renamed", "description": "new", "properties": {"tier": "web"}},
+    )
+
+    assert edited.status_code == 200, edited.text
+    again = api.get(machine["id"]).json()
+    assert (again["name"], again["description"]) == ("renamed", "new")
+    assert again["properties"] == {"tier": "web"}
+    # Echoing read-only values is fine; changing one is not.
+    echoed = api.put(machine["id"], json={**again, "name": "echo"})
+    assert echoed.status_code == 200, echoed.text
+    for attr, value in (("state", "STOPPED"), ("id", "http://x/y"), ("cpu", 64)):
+        refused = api.put(machine["id"], json={"name": "x", attr: value})
+        assert refused.status_code == 400
+        assert attr in refused.json()["message"]
+    api.delete(machine["id"])
+
+
+def test_actions_are_checked(cloud, api):
+    cep = entry_point(cloud, api)
+    machine = create_machine(cloud, api, cep)
+    stop_href = operation(machine, "stop")
+    start_href = stop_href.rsplit("/", 1)[0] + "/start"
+
+    lenient = api.post(
+        stop_href,
+        json={"action": "  http://http://schemas.dmtf.org/cimi/1/action/stop "},
+    )
+    assert lenient.status_code == 202
+    wait_for_job(api, lenient.headers["CIMI-Job-URI"])
+
+    assert api.post(stop_href, json={"action": ACTION + "stop"}).status_code == 409
+    mismatch = api.post(start_href, json={"action": ACTION + "stop"})
+    assert mismatch.status_code == 400
+    unknown = api.post(start_href, json={"action": ACTION + "explode"})
+    assert unknown.status_code == 400
+    assert (
+        api.post(
+            start_href, data="<Action/>", headers={"Content-Type": "application/xml"}
+        ).status_code
+        == 400
+    )
+
+    # Restart on a STOPPED machine means start.
+    restarted = api.post(
+        machine["id"] + "/restart", json={"action": ACTION + "restart"}
+    )
+    assert restarted.status_code == 202
+    assert wait_for_job(api, restarted.headers["CIMI-Job-URI"])["status"] == "SUCCESS"
+    assert api.get(machine["id"]).json()["state"] == "STARTED"
+    api.delete(machine["id"])
+
+
+ELSEWHERE = "http://elsewhere.example/cimi"
+
+
+@pytest.mark.parametrize(
+    ("template", "words"),
+    [
+        pytest.param(
+            lambda cep, good: {
+                **good,
+                "machineConfig": {"href": href_of(cep["machineConfigs"], "no-size")},
+            },
+            "no-size",
+            id="unknown-config",
+        ),
+        pytest.param(
+            lambda cep, good: {
+                **good,
+                "machineImage": {"href": href_of(cep["machineImages"], "no-image")},
+            },
+            "no-image",
+            id="unknown-image",
+        ),
+        pytest.param(
+            lambda cep, good: {
+                **good,
+                "machineImage": {"href": f"{ELSEWHERE}/machine_images/x"},
+            },
+            "machineImage",
+            id="foreign-image",
+        ),
+        pytest.param(
+            lambda cep, good: {"href": f"{ELSEWHERE}/machine_templates/1"},
+            "machineTemplate",
+            id="foreign-template",
+        ),
+        pytest.param(
+            lambda cep, good: {"href": href_of(cep["machineTemplates"], "gone")},
+            "gone",
+            id="missing-template",
+        ),
+        pytest.param(
+            lambda cep, good: {"machineImage": good["machineImage"]},
+            "machineConfig",
+            id="no-config",
+        ),
+    ],
+)
+def test_bad_machine_create_is_400(cloud, api, template, words):
+    cep = entry_point(cloud, api)
+    good = {
+        "machineConfig": {"href": href_of(cep["machineConfigs"], cloud.config)},
+        "machineImage": {"href": href_of(cep["machineImages"], cloud.image)},
+    }
+
+    response = api.post(
+        cep["machines"]["href"], json={"machineTemplate": template(cep, good)}
+    )
+
+    assert response.status_code == 400, response.text
+    assert words in response.json()["message"]
+
+
+def test_jobs_are_listed_newest_first(cloud, api):
+    cep = entry_point(cloud, api)
+    machine = create_machine(cloud, api, cep)
+    first = act(api, machine, "stop").headers["CIMI-Job-URI"]
+    wait_for_job(api, first)
+    second = act(api, api.get(machine["id"]).json(), "start").headers["CIMI-Job-URI"]
+    wait_for_job(api, second)
+
+    jobs = api.get(cep["jobs"]["href"]).json()["jobs"]
+
+    ids = [job["id"] for job in jobs]
+    assert ids.index(second) < ids.index(first)
+    api.delete(machine["id"])

@@ -1,0 +1,97 @@
+"""Jobs follow their target's state as the cloud reports it, when read."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from gateway.cimi.errors import ProviderFailed
+from gateway.cimi.errors import ProviderTimeout
+from gateway.jobs import GONE
+from gateway.jobs import Jobs
+from gateway.store import Store
+
+NS = "mock:tenant"
+
+
+@pytest.fixture
+def jobs(tmp_path) -> Jobs:
+    return Jobs(Store(f"sqlite:///{tmp_path}/jobs.sqlite3"), timedelta(hours=1))
+
+
+def cloud(states: dict):
+    """A lookup answering from ``states``; a missing target is gone."""
+
+    def lookup(path: str, id: str) -> str | None:
+        state = states[(path, id)]
+        if isinstance(state, Exception):
+            raise state
+        return state
+
+    return lookup
+
+
+@pytest.mark.parametrize(
+    ("expect", "state", "status", "code"),
+    [
+        ("STARTED", "CREATING", "RUNNING", None),
+        ("STARTED", "STARTED", "SUCCESS", 0),
+        ("STOPPED", "STOPPING", "RUNNING", None),
+        ("STOPPED", "STOPPED", "SUCCESS", 0),
+        ("STARTED", "ERROR", "FAILED", 500),
+        (GONE, "DELETING", "RUNNING", None),
+        (GONE, None, "SUCCESS", 0),
+        ("AVAILABLE", None, "FAILED", 410),
+    ],
+)
+def test_status_follows_the_target(jobs, expect, state, status, code):
+    job = jobs.record(NS, "act", ("machines", "m"), expect)
+
+    seen = jobs.get(NS, job["id"], cloud({("machines", "m"): state}))
+
+    assert (seen["status"], seen["returnCode"]) == (status, code)
+    assert seen["progress"] == (100 if status != "RUNNING" else 0)
+
+
+def test_a_settled_job_stays_settled(jobs):
+    job = jobs.record(NS, "act", ("machines", "m"), "STOPPED")
+    jobs.get(NS, job["id"], cloud({("machines", "m"): "STOPPED"}))
+
+    later = jobs.get(NS, job["id"], cloud({("machines", "m"): "STARTED"}))
+
+    assert later["status"] == "SUCCESS"
+
+
+def test_a_cloud_that_cannot_answer_leaves_the_job_running(jobs):
+    job = jobs.record(NS, "act", ("machines", "m"), "STOPPED")
+
+    seen = jobs.get(NS, job["id"], cloud({("machines", "m"): ProviderTimeout("slow")}))
+
+    assert seen["status"] == "RUNNING"
+
+
+def test_a_failed_call_leaves_a_failed_job(jobs):
+    job = jobs.record(
+        NS, "add", None, "STARTED", failure=ProviderFailed("InsufficientCapacity")
+    )
+
+    assert job["status"] == "FAILED"
+    assert job["statusMessage"] == "InsufficientCapacity"
+    assert job["returnCode"] == 502
+    assert jobs.get(NS, job["id"], cloud({}))["status"] == "FAILED"
+
+
+def test_newest_first_per_tenant_and_expired_ones_dropped(tmp_path):
+    store = Store(f"sqlite:///{tmp_path}/j.sqlite3")
+    keep = Jobs(store, timedelta(hours=1))
+    first = keep.record(NS, "a", ("machines", "m"), GONE)
+    second = keep.record(NS, "b", ("machines", "m"), GONE)
+    keep.record("other:tenant", "c", ("machines", "m"), GONE)
+    lookup = cloud({("machines", "m"): "DELETING"})
+
+    assert [j["id"] for j in keep.list(NS, lookup)] == [second["id"], first["id"]]
+
+    expire = Jobs(store, timedelta(seconds=-1))
+    assert expire.list(NS, lookup) == []
+    assert expire.get(NS, first["id"], lookup) is None
