@@ -149,6 +149,23 @@ def test_cloud_unreachable_is_502(tmp_path, ec2_client):
     assert SECRET not in response.text and KEY not in response.text
 
 
+def test_failed_cloud_call_leaves_a_failed_job(tmp_path, ec2_client):
+    closed = f"http://127.0.0.1:{free_port()}"
+    gateway = Gateway(ec2_config(tmp_path, closed), workers=1).start()
+    try:
+        response = ec2_client.delete(f"{gateway.url}/cimi/machines/i-0123456789abcdef0")
+        job = ec2_client.get(response.headers["CIMI-Job-URI"])
+    finally:
+        gateway.stop()
+
+    assert response.status_code == 502
+    assert job.status_code == 200
+    body = job.json()
+    assert (body["status"], body["returnCode"]) == ("FAILED", 502)
+    assert "cannot be reached" in body["statusMessage"]
+    assert body["targetResource"]["href"].endswith("/machines/i-0123456789abcdef0")
+
+
 def test_cloud_silent_is_504(tmp_path, ec2_client):
     # A listener that accepts and never answers.
     silent = socket.socket()

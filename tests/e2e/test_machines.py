@@ -346,6 +346,16 @@ ELSEWHERE = "http://elsewhere.example/cimi"
             "machineConfig",
             id="no-config",
         ),
+        pytest.param(
+            lambda cep, good: {**good, "userData": "not base64!"},
+            "userData",
+            id="bad-user-data",
+        ),
+        pytest.param(
+            lambda cep, good: {**good, "machineConfig": {"cpu": 99, "memory": 1}},
+            "cpu 99",
+            id="config-by-value-unmatched",
+        ),
     ],
 )
 def test_bad_machine_create_is_400(cloud, api, template, words):
@@ -375,4 +385,23 @@ def test_jobs_are_listed_newest_first(cloud, api):
 
     ids = [job["id"] for job in jobs]
     assert ids.index(second) < ids.index(first)
+    api.delete(machine["id"])
+
+
+def test_user_data_key_and_config_by_value(cloud, api):
+    cep = entry_point(cloud, api)
+    config = api.get(href_of(cep["machineConfigs"], cloud.config)).json()
+
+    machine = create_machine(
+        cloud,
+        api,
+        cep,
+        machineConfig={"cpu": config["cpu"], "memory": config["memory"]},
+        userData="IyEvYmluL3NoCmVjaG8gaGkK",
+        credential={"href": f"{cep['baseURI']}credentials/test-key"},
+    )
+
+    assert machine["state"] == "STARTED"
+    assert machine["cpu"] == config["cpu"]
+    assert machine["memory"] == config["memory"]
     api.delete(machine["id"])

@@ -23,7 +23,8 @@ def template_body(base: str, name: str) -> dict:
 
 def test_concurrent_template_creates_are_all_kept(mock_gateway):
     base = mock_gateway.url
-    names = [f"parallel-{i}" for i in range(24)]
+    # The same name every time: templates are told apart by id, not by name.
+    names = ["parallel"] * 24
 
     def create(name: str) -> requests.Response:
         return requests.post(
