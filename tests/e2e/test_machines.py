@@ -235,6 +235,15 @@ def test_lifecycle_by_reference_in_xml(cloud, api):
     assert job["status"] == "SUCCESS"
     machine = api.get(created.headers["Location"]).json()
     assert machine["state"] == "STOPPED"
+    started = api.post(
+        operation(machine, "start"),
+        headers=xml,
+        data=f'<Action xmlns="{NS}"><action>{ACTION}start</action></Action>',
+    )
+    assert started.status_code == 202, started.text
+    job = etree.fromstring(started.content)
+    assert job.tag == f"{{{NS}}}Job"
+    assert wait_for_job(api, started.headers["CIMI-Job-URI"])["status"] == "SUCCESS"
 
     # Deleting the template leaves its machines alone.
     assert api.delete(template_url).status_code == 200
