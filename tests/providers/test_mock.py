@@ -26,7 +26,7 @@ from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.mock import MACHINE_STATE
 from providers.mock import MockProvider
-from providers.mock import settle
+from providers.mock_driver import settle
 
 CREDS = Credentials("mockuser", "mockpassword")
 SMALL = MachineSpec("m1-small", "img1")

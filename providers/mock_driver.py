@@ -1,0 +1,294 @@
+"""The ``mock`` cloud itself: a libcloud ``NodeDriver`` over the gateway's store.
+
+It starts with Deltacloud's mock fixtures (images img1..img3, machines
+inst0..inst3, sizes m1-small, m1-large, m1-xlarge), keeps every change in the
+store, so a restart loses nothing, and accepts only ``mockuser``/
+``mockpassword``, as Deltacloud's mock did.
+
+Time passes as on a real cloud. A change writes the record's new status with
+a pending transition, ``{"next": status, "at": time}``: a machine being
+stopped is STOPPING, and STOPPED once ``delay`` seconds have gone by. Reads
+never write: they compute what a record has become by now (``settle``), so
+readers in several workers cannot undo each other's changes. A destroyed
+machine's transition has ``next`` None: from then on it is gone, and its record
+stays behind as a tombstone, so its id never names a new machine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from libcloud.common.types import InvalidCredsError
+from libcloud.common.types import LibcloudError
+from libcloud.compute.base import Node
+from libcloud.compute.base import NodeDriver
+from libcloud.compute.base import NodeImage
+from libcloud.compute.base import NodeSize
+from libcloud.compute.types import NodeState
+
+from gateway.cimi.errors import Conflict
+from gateway.cimi.errors import NotFound
+
+USER, PASSWORD = "mockuser", "mockpassword"
+IMAGE, MACHINE = "image", "machine"
+
+# An image id must be usable as one URL path segment as it is.
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
+# How many taken machine ids a create steps over before it gives up.
+_MAX_ID_TRIES = 64
+
+
+@cache
+def fixtures() -> dict[str, Any]:
+    """Return the seed data shipped with the package."""
+    text = resources.files("providers").joinpath("mock_fixtures.json").read_text()
+    return json.loads(text)
+
+
+def utcnow() -> datetime:
+    """Return the time now, in UTC: the mock cloud's clock unless replaced."""
+    return datetime.now(UTC)
+
+
+def settle(record: dict | None, now: datetime) -> dict | None:
+    """Return ``record`` as it stands at ``now``; None once it is gone."""
+    transition = record and record.get("transition")
+    if not transition or datetime.fromisoformat(transition["at"]) > now:
+        return record
+    if transition["next"] is None:
+        return None
+    return {**record, "status": transition["next"], "transition": None}
+
+
+class MockNodeDriver(NodeDriver):
+    """A libcloud ``NodeDriver`` whose cloud lives in the gateway's store.
+
+    Args:
+        key: the user name; only ``mockuser`` exists.
+        secret: the password.
+        store: the gateway's ``Store``.
+        namespace: where this tenant's records live in the store.
+        delay: the seconds each change of state takes; 0 makes it instant.
+        clock: returns the time now, as an aware datetime.
+    """
+
+    type = "mock"
+    name = "cimi-gateway mock cloud"
+    website = "https://github.com/"
+
+    def __init__(
+        self,
+        key: str,
+        secret: str,
+        *,
+        store: Any,
+        namespace: str,
+        delay: float = 0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if (key, secret) != (USER, PASSWORD):
+            raise InvalidCredsError("mock cloud: unknown user or wrong password")
+        super().__init__(key, secret)
+        self.store = store
+        self.namespace = namespace
+        self.delay = timedelta(seconds=delay)
+        self.clock = clock
+        self._seed()
+
+    def _seed(self) -> None:
+        if self.store.seeded_at(self.namespace) is not None:
+            return
+        created, data = self._stamp(), fixtures()
+        items = [
+            (kind, record["id"], {**record, "created": created})
+            for kind, key in ((IMAGE, "images"), (MACHINE, "machines"))
+            for record in data[key]
+        ]
+        self.store.seed_once(self.namespace, items)
+
+    # -- records and time ---------------------------------------------------
+
+    def _stamp(self) -> str:
+        return self.clock().replace(microsecond=0).isoformat()
+
+    def _after_delay(self, status: str, next_status: str | None) -> dict:
+        """Return the values of a change now under way to ``next_status``."""
+        at = (self.clock() + self.delay).isoformat()
+        return {"status": status, "transition": {"next": next_status, "at": at}}
+
+    def _records(self, kind: str, ids: list[str] | None = None) -> list[dict]:
+        """Return the records of ``kind`` (those of ``ids``) that exist now."""
+        if ids is None:
+            found = self.store.list(self.namespace, kind)
+        else:
+            found = [self.store.get(self.namespace, kind, i) for i in ids]
+        now = self.clock()
+        return [r for r in (settle(r, now) for r in found) if r is not None]
+
+    def _record(self, kind: str, record_id: str) -> dict:
+        for record in self._records(kind, [record_id]):
+            return record
+        raise NotFound(f"mock cloud: no {kind} {record_id}")
+
+    def _update(self, node: Node, values: dict, *allowed: str) -> bool:
+        """Write ``values`` into a node, if its status is one of ``allowed``.
+
+        The record written is the node as it stands now, so a transition that
+        is due is kept; with no ``allowed``, any status will do.
+        """
+        record = self._record(MACHINE, node.id)
+        if allowed and record["status"] not in allowed:
+            raise Conflict(f"mock cloud: machine {node.id} is {record['status']}")
+        if not self.store.replace(self.namespace, MACHINE, node.id, record | values):
+            raise NotFound(f"mock cloud: no machine {node.id}")
+        return True
+
+    # -- images -------------------------------------------------------------
+
+    def list_images(self, location: Any = None, ex_owner: Any = None) -> list:
+        return [self._to_image(r) for r in self._records(IMAGE)]
+
+    def get_image(self, image_id: str) -> NodeImage:
+        return self._to_image(self._record(IMAGE, image_id))
+
+    def create_image(
+        self, node: Node, name: str | None, description: str | None = None
+    ) -> NodeImage:
+        if not node.extra.get("can_capture"):
+            raise Conflict(f"mock cloud: machine {node.id} cannot be captured")
+        # As Deltacloud's mock did, an image takes its name as its id when
+        # the name makes a clean URL segment.
+        image_id = (
+            name if name and _SAFE_ID.match(name) else f"img-{uuid.uuid4().hex[:12]}"
+        )
+        record = {
+            "id": image_id,
+            "name": name or image_id,
+            "description": description or "",
+            "architecture": node.extra.get("architecture", ""),
+            "owner": self.key,
+            "created": self._stamp(),
+            "source_machine": node.id,
+            **self._after_delay("pending", "available"),
+        }
+        if not self.store.add(self.namespace, IMAGE, image_id, record):
+            raise Conflict(f"mock cloud: an image named {image_id} exists already")
+        return self._to_image(settle(record, self.clock()))
+
+    def delete_image(self, node_image: NodeImage) -> bool:
+        if not self.store.remove(self.namespace, IMAGE, node_image.id):
+            raise NotFound(f"mock cloud: no image {node_image.id}")
+        return True
+
+    def _to_image(self, record: dict) -> NodeImage:
+        return NodeImage(record["id"], record["name"], self, extra=dict(record))
+
+    # -- sizes and machines -------------------------------------------------
+
+    def list_sizes(self, location: Any = None) -> list[NodeSize]:
+        return [
+            NodeSize(s["id"], s["name"], s["ram"], s["disk"], None, None, self, extra=s)
+            for s in fixtures()["sizes"]
+        ]
+
+    def list_nodes(self, ex_node_ids: list[str] | None = None) -> list[Node]:
+        records = self._records(MACHINE, ex_node_ids)
+        return [self._to_node(r) for r in records if r["owner"] == self.key]
+
+    def create_node(
+        self,
+        name: str,
+        size: NodeSize,
+        image: NodeImage,
+        location: Any = None,
+        auth: Any = None,
+        *,
+        ex_description: str = "",
+        ex_properties: dict[str, str] | None = None,
+        ex_keyname: str = "",
+        ex_userdata: str = "",
+        ex_initial_state: str = "RUNNING",
+    ) -> Node:
+        """Make a node, PENDING until it settles in ``ex_initial_state``.
+
+        Its id is the first ``instN`` never used here: when another worker
+        takes that one first, the next is tried.
+        """
+        record = {
+            "name": name,
+            "description": ex_description,
+            "property": dict(ex_properties or {}),
+            "size": size.id,
+            "image": image.id,
+            "realm": "us",
+            "owner": self.key,
+            "can_capture": True,
+            "key_name": ex_keyname,
+            "user_data": ex_userdata,
+            "created": self._stamp(),
+            **self._after_delay("PENDING", ex_initial_state),
+        }
+        used = {r["id"] for r in self.store.list(self.namespace, MACHINE)}
+        free = (f"inst{n}" for n in itertools.count() if f"inst{n}" not in used)
+        for node_id in itertools.islice(free, _MAX_ID_TRIES):
+            record["id"] = node_id
+            if self.store.add(self.namespace, MACHINE, node_id, record):
+                return self._to_node(settle(record, self.clock()))
+        raise LibcloudError("mock cloud: no free machine id, try again", driver=self)
+
+    def start_node(self, node: Node) -> bool:
+        return self._update(node, self._after_delay("STARTING", "RUNNING"), "STOPPED")
+
+    def stop_node(self, node: Node) -> bool:
+        return self._update(node, self._after_delay("STOPPING", "STOPPED"), "RUNNING")
+
+    def reboot_node(self, node: Node) -> bool:
+        return self._update(node, self._after_delay("REBOOTING", "RUNNING"), "RUNNING")
+
+    def destroy_node(self, node: Node) -> bool:
+        if self._record(MACHINE, node.id)["status"] == "SHUTTING_DOWN":
+            return True  # already going: asking again does not put it off
+        return self._update(node, self._after_delay("SHUTTING_DOWN", None))
+
+    def ex_set_metadata(
+        self,
+        node: Node,
+        name: str | None = None,
+        description: str | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> bool:
+        """Set what is given of a node's name, description and properties."""
+        changes = {"name": name, "description": description, "property": properties}
+        return self._update(node, {k: v for k, v in changes.items() if v is not None})
+
+    def _to_node(self, record: dict) -> Node:
+        sizes = {size.id: size for size in self.list_sizes()}
+        size = sizes.get(record["size"])
+        extra = {
+            **record,
+            "cpu": size.extra["cpu"] if size else None,
+            "ram": record.get("ram") or (size.ram if size else None),
+            "architecture": size.extra["architecture"] if size else None,
+        }
+        return Node(
+            record["id"],
+            record["name"],
+            # Most statuses are libcloud's names; SHUTTING_DOWN is UNKNOWN (as EC2's).
+            NodeState.fromstring(record["status"]) or NodeState.UNKNOWN,
+            [],
+            [],
+            self,
+            size=size,
+            extra=extra,
+            created_at=datetime.fromisoformat(record["created"]),
+        )
