@@ -15,6 +15,7 @@ from gateway.cimi.errors import CimiError
 from gateway.config import Config
 from gateway.jobs import Jobs
 from gateway.middleware import CimiMiddleware
+from gateway.middleware import RenderedCache
 from gateway.resources import add_routes
 from gateway.store import Store
 from providers.base import Provider
@@ -47,7 +48,8 @@ def create_app(
                 Authenticator(config.auth_mode, config.users),
                 mounts,
                 config.max_body_bytes,
-            )
+            ),
+            RenderedCache(),
         ],
         media_type=media.XML,
     )

@@ -17,6 +17,9 @@ class MachineConfigurations:
         mount: its URL prefix.
     """
 
+    #: a cloud's sizes change rarely, and EC2's ~800 are slow to render.
+    cache_seconds = 60
+
     def __init__(self, provider: Provider, mount: str) -> None:
         self.provider = provider
         self.mount = mount
