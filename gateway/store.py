@@ -69,6 +69,11 @@ _LIST = (
     .order_by(records.c.seq)
 )
 _REPLACE = update(records).where(_KEY).values(data=bindparam("data_"))
+_REPLACE_IF = (
+    update(records)
+    .where(_KEY & (records.c.data == bindparam("old_")))
+    .values(data=bindparam("data_"))
+)
 _REMOVE = delete(records).where(_KEY)
 
 
@@ -152,13 +157,29 @@ class Store:
             return False
         return True
 
-    def replace(self, namespace: str, kind: str, id: str, data: dict) -> bool:
-        """Overwrite an existing record's data; return False when there is none."""
-        key = {"ns_": namespace, "kind_": kind, "id_": id}
+    def replace(
+        self,
+        namespace: str,
+        kind: str,
+        id: str,
+        data: dict,
+        *,
+        expected: dict | None = None,
+    ) -> bool:
+        """Overwrite an existing record's data; return False when there is none.
+
+        Args:
+            expected: write only if the record still holds exactly this (as
+                ``get`` returned it): a compare-and-swap, so of two writers
+                that read the same record one fails instead of undoing the
+                other's change. False then means: read again.
+        """
+        values = {"ns_": namespace, "kind_": kind, "id_": id, "data_": json.dumps(data)}
+        statement = _REPLACE
+        if expected is not None:
+            statement, values["old_"] = _REPLACE_IF, json.dumps(expected)
         with self.engine.begin() as conn:
-            return (
-                conn.execute(_REPLACE, {**key, "data_": json.dumps(data)}).rowcount > 0
-            )
+            return conn.execute(statement, values).rowcount > 0
 
     def remove(self, namespace: str, kind: str, id: str) -> bool:
         """Delete a record; return False when there was none."""

@@ -46,6 +46,8 @@ IMAGE, MACHINE = "image", "machine"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
 # How many taken machine ids a create steps over before it gives up.
 _MAX_ID_TRIES = 64
+# How many times a write re-reads a record another writer changed first.
+_MAX_WRITE_TRIES = 16
 
 
 @cache
@@ -144,14 +146,22 @@ class MockNodeDriver(NodeDriver):
         """Write ``values`` into a node, if its status is one of ``allowed``.
 
         The record written is the node as it stands now, so a transition that
-        is due is kept; with no ``allowed``, any status will do.
+        is due is kept; with no ``allowed``, any status will do. Two writers at
+        once (an edit and a stop, in two workers) never undo each other: the
+        write only lands on the record it read, else it reads again.
         """
-        record = self._record(MACHINE, node.id)
-        if allowed and record["status"] not in allowed:
-            raise Conflict(f"mock cloud: machine {node.id} is {record['status']}")
-        if not self.store.replace(self.namespace, MACHINE, node.id, record | values):
-            raise NotFound(f"mock cloud: no machine {node.id}")
-        return True
+        for _ in range(_MAX_WRITE_TRIES):
+            stored = self.store.get(self.namespace, MACHINE, node.id)
+            record = settle(stored, self.clock())
+            if record is None:
+                raise NotFound(f"mock cloud: no machine {node.id}")
+            if allowed and record["status"] not in allowed:
+                raise Conflict(f"mock cloud: machine {node.id} is {record['status']}")
+            if self.store.replace(
+                self.namespace, MACHINE, node.id, record | values, expected=stored
+            ):
+                return True
+        raise Conflict(f"mock cloud: machine {node.id} keeps changing; try again")
 
     # -- images -------------------------------------------------------------
 

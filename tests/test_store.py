@@ -62,3 +62,13 @@ def test_seeding_happens_once_even_when_raced(tmp_path):
     stores[0].remove("ns", "image", "img1")
     assert not stores[1].seed_once("ns", [("image", "img1", {})])
     assert stores[2].list("ns", "image") == []
+
+
+def test_replace_with_expected_is_a_compare_and_swap(store):
+    store.add("ns", "k", "a", {"v": 1})
+    seen = store.get("ns", "k", "a")
+
+    assert store.replace("ns", "k", "a", {"v": 2}, expected=seen)
+    # A second writer that read the same record loses, and must read again.
+    assert not store.replace("ns", "k", "a", {"v": 3}, expected=seen)
+    assert store.get("ns", "k", "a") == {"v": 2}

@@ -519,3 +519,25 @@ def test_concurrent_creates_get_distinct_ids(tmp_path):
     assert set(made) == {f"inst{n}" for n in range(4, 24)}
     listed = [m["id"] for m in workers[0].list_machines(CREDS)]
     assert sorted(listed[4:]) == sorted(made)
+
+
+def test_concurrent_edits_of_one_machine_never_undo_each_other(tmp_path):
+    path = f"sqlite:///{tmp_path}/race.sqlite3"
+    workers = [MockProvider("mock", {"delay": 0}, Store(path)) for _ in range(2)]
+    workers[0].list_machines(CREDS)  # seeds once
+
+    def edit(provider: MockProvider, field: str) -> None:
+        for i in range(15):
+            provider.edit_machine(CREDS, "inst1", {field: f"{field}-{i}"})
+
+    threads = [
+        threading.Thread(target=edit, args=(workers[0], "name")),
+        threading.Thread(target=edit, args=(workers[1], "description")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    machine = workers[0].get_machine(CREDS, "inst1")
+    assert (machine["name"], machine["description"]) == ("name-14", "description-14")
