@@ -13,6 +13,7 @@ from datetime import datetime
 
 import falcon
 
+from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import CREDENTIAL
 from gateway.cimi.schema import MACHINE_CONFIGURATION
@@ -117,9 +118,13 @@ class MachineTemplates:
         current = links.values(MACHINE_TEMPLATE, from_stored(links, template))
         check_read_only(MACHINE_TEMPLATE, given, current)
         # NOTE(gw): an edit replaces what it gives; what it leaves out stays.
-        template.update(to_stored(links, given))
-        template["updated"] = datetime.now(UTC).replace(microsecond=0).isoformat()
-        self.store.replace(namespace, TEMPLATE, id, template)
+        edited = {**template, **to_stored(links, given)}
+        edited["updated"] = datetime.now(UTC).replace(microsecond=0).isoformat()
+        # Written only over the template as read: two edits at once never
+        # merge silently; the later one is told to read again.
+        if not self.store.replace(namespace, TEMPLATE, id, edited, expected=template):
+            raise Conflict(f"machine template {id} changed meanwhile; read it again")
+        template = edited
         resp.media = links.document(MACHINE_TEMPLATE, from_stored(links, template))
 
     def on_delete_item(
