@@ -7,12 +7,15 @@ with whatever host the client uses next.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from datetime import UTC
 from datetime import datetime
 
 import falcon
 
+from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import CREDENTIAL
@@ -39,8 +42,18 @@ _PLAIN = ("name", "description", "property", "initialState", "userData")
 
 
 def to_stored(links: Links, values: dict) -> dict:
-    """Return a template body's values as the store keeps them."""
+    """Return a template body's values as the store keeps them.
+
+    Raises:
+        BadRequest: for an href that is not this gateway's, or userData that
+            is not Base64 (as CIMI carries it).
+    """
     stored = {name: values[name] for name in _PLAIN if name in values}
+    if "userData" in stored:
+        try:
+            base64.b64decode("".join(stored["userData"].split()), validate=True)
+        except (binascii.Error, ValueError) as ex:
+            raise BadRequest("userData: not valid Base64") from ex
     for name, rtype in REFERENCES.items():
         if name in values:
             stored[name] = links.resolve(name, values[name], rtype)
@@ -97,6 +110,12 @@ class MachineTemplates:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         links = Links(req, self.mount)
         template = to_stored(links, read(req, MACHINE_TEMPLATE))
+        missing = [
+            name for name in ("machineConfig", "machineImage") if name not in template
+        ]
+        if missing:
+            # As Deltacloud did: a template is good for nothing without them.
+            raise BadRequest(f"{', '.join(missing)}: required in a machine template")
         now = datetime.now(UTC).replace(microsecond=0).isoformat()
         # A random id: templates made at once by several workers never clash.
         template.update(id=uuid.uuid4().hex[:12], created=now, updated=now)

@@ -8,8 +8,6 @@ asynchronously answers 202 (201 for a create) with a Job in ``CIMI-Job-URI``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 from typing import Any
 
@@ -239,7 +237,7 @@ class Machines:
             description=values.get("description", merged.get("description", "")),
             properties=values.get("property", merged.get("property", {})),
             key_name=self._key_name(merged.get("credential")),
-            user_data=_base64(merged.get("userData", "")),
+            user_data=merged.get("userData", ""),
             initial_state=merged.get("initialState", "STARTED"),
         )
 
@@ -280,12 +278,3 @@ class Machines:
         if "id" not in ref:
             raise BadRequest("credential: give the href of a credential")
         return ref["id"]
-
-
-def _base64(text: str) -> str:
-    """Return ``text`` if it is Base64, as CIMI carries userData; else 400."""
-    try:
-        base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError) as ex:
-        raise BadRequest("userData: not valid Base64") from ex
-    return text

@@ -86,6 +86,14 @@ def test_template_read_edit_and_refusals(mock_gateway):
     )
     assert api.delete(url).status_code == 200
     assert api.delete(url).status_code == 404
+    incomplete = api.post(f"{base}/cimi/machine_templates", json={"name": "x"})
+    assert incomplete.status_code == 400
+    assert "machineConfig, machineImage" in incomplete.json()["message"]
+    bad_data = api.post(
+        f"{base}/cimi/machine_templates",
+        json={**template_body(base, "x"), "userData": "%%%"},
+    )
+    assert bad_data.status_code == 400
 
 
 def wait_until(check, timeout: float = 10) -> None:
