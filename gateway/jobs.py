@@ -16,6 +16,7 @@ from datetime import datetime
 from datetime import timedelta
 
 from gateway.cimi.errors import CimiError
+from gateway.cimi.errors import Unauthorized
 from gateway.store import Store
 
 JOB = "job"
@@ -97,6 +98,8 @@ class Jobs:
             return job
         try:
             state = lookup(*job["target"])
+        except Unauthorized:
+            raise
         except CimiError:
             # The cloud cannot tell now; the job stays as it was.
             return job

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -13,9 +14,12 @@ import falcon
 
 from gateway.auth import Authenticator
 from gateway.cimi.errors import PayloadTooLarge
+from gateway.cimi.errors import Unauthorized
 from gateway.cimi.schema import SPEC_VERSION
 from gateway.media import negotiate
 from providers.base import Provider
+
+_SLASHES = re.compile(r"/{2,}")
 
 
 class CimiMiddleware:
@@ -49,6 +53,13 @@ class CimiMiddleware:
                 req.get_header("Authorization"), provider
             )
 
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict
+    ) -> None:
+        # Fail closed: whatever path reached a responder, it has credentials.
+        if resource is not None and not hasattr(req.context, "credentials"):
+            raise Unauthorized("credentials are required (HTTP Basic)")
+
     def process_response(
         self,
         req: falcon.Request,
@@ -66,6 +77,8 @@ class CimiMiddleware:
                 resp.cache_control = ("max-age=0", "private", "must-revalidate")
 
     def _provider_for(self, path: str) -> Provider | None:
+        # The router reads //cimi//machines as /cimi/machines: so must we.
+        path = _SLASHES.sub("/", path)
         for mount, provider in self.mounts:
             if path == mount or path.startswith(mount + "/"):
                 return provider

@@ -66,8 +66,14 @@ class Credentials:
 
     @property
     def identity(self) -> str:
-        """Return a stable, non-secret name for these credentials."""
-        return hashlib.sha256(self.user.encode()).hexdigest()[:16]
+        """Return a stable, non-secret name for these credentials.
+
+        The secret is part of it: in passthrough mode the gateway cannot judge
+        a key without the cloud, and what it keeps for a tenant (templates,
+        jobs) must not open to someone who knows only the key id.
+        """
+        digest = hashlib.sha256(f"{self.user}\0{self.secret}".encode())
+        return digest.hexdigest()[:16]
 
     def __repr__(self) -> str:
         return f"Credentials(user={self.user!r}, secret='***')"

@@ -28,6 +28,7 @@ from libcloud.compute.base import NodeSize
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import CimiError
 from gateway.cimi.errors import Conflict
+from gateway.cimi.errors import Forbidden
 from gateway.cimi.errors import NotFound
 from gateway.cimi.errors import ProviderUnavailable
 from gateway.cimi.errors import Unauthorized
@@ -72,7 +73,7 @@ ERRORS: dict[str, type[CimiError]] = {
     "AuthFailure": Unauthorized,
     "InvalidClientTokenId": Unauthorized,
     "SignatureDoesNotMatch": Unauthorized,
-    "UnauthorizedOperation": Unauthorized,
+    "UnauthorizedOperation": Forbidden,  # known credentials, no permission
     "InvalidAMIName.Duplicate": Conflict,
     "InvalidAMIName.Malformed": BadRequest,
     "IncorrectInstanceState": Conflict,

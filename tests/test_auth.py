@@ -43,3 +43,16 @@ def test_basic_credentials_keep_colons_in_the_password():
 def test_bad_authorization_headers_are_401(header):
     with pytest.raises(Unauthorized):
         basic_credentials(header)
+
+
+def test_identity_depends_on_the_secret_too():
+    from providers.base import Credentials
+
+    victim, guess = (
+        Credentials("AKIAVICTIM", "realsecret"),
+        Credentials("AKIAVICTIM", "x"),
+    )
+
+    assert victim.identity != guess.identity
+    assert victim.identity == Credentials("AKIAVICTIM", "realsecret").identity
+    assert "realsecret" not in victim.identity

@@ -26,6 +26,10 @@ class Unauthorized(CimiError):
     status, title = 401, "Unauthorized"
 
 
+class Forbidden(CimiError):
+    status, title = 403, "Forbidden"
+
+
 class NotFound(CimiError):
     status, title = 404, "Not Found"
 

@@ -21,7 +21,10 @@ def local_id(href: str, *, base_uri: str, collection: str) -> str | None:
     """
     if not any(c in href for c in "/:?#"):
         return _segment(href)
-    target, base = urlsplit(urljoin(base_uri, href)), urlsplit(base_uri)
+    try:
+        target, base = urlsplit(urljoin(base_uri, href)), urlsplit(base_uri)
+    except ValueError:  # e.g. "http://[::1": not a URL at all
+        return None
     if target.netloc.lower() != base.netloc.lower() or target.query:
         return None
     prefix = f"{base.path}{collection}/"

@@ -315,3 +315,40 @@ def test_capture_with_a_taken_name_is_409(mock_gateway, client):
     )
 
     assert_error(response, 409, "json")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "//cimi/machines"),
+        ("GET", "/cimi//machine_images/img1"),
+        ("POST", "//cimi/machines/inst0/stop"),
+        ("GET", "//cimi//jobs"),
+    ],
+)
+def test_doubled_slashes_do_not_escape_authentication(mock_gateway, method, path):
+    # requests would normalise the path; http.client sends it as written.
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", mock_gateway.port, timeout=10)
+    try:
+        connection.request(
+            method, path, body=b"{}", headers={"Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+
+    assert response.status == 401, body
+    assert b"Traceback" not in body
+
+
+def test_an_href_that_is_no_url_is_400(mock_gateway, client):
+    response = client.post(
+        f"{mock_gateway.url}/cimi/machine_images",
+        json={"imageLocation": "http://[::1"},
+        headers={"Accept": "application/json"},
+    )
+
+    assert_error(response, 400, "json")

@@ -17,6 +17,7 @@ from libcloud.compute.types import NodeState
 
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import Conflict
+from gateway.cimi.errors import Forbidden
 from gateway.cimi.errors import NotFound
 from gateway.cimi.errors import ProviderFailed
 from gateway.cimi.errors import ProviderUnavailable
@@ -688,7 +689,7 @@ def test_image_created_is_timezone_aware():
         (InvalidCredsError("AuthFailure: not you"), Unauthorized),
         (InvalidCredsError("InvalidClientTokenId: no such key"), Unauthorized),
         (InvalidCredsError("SignatureDoesNotMatch: bad sig"), Unauthorized),
-        (BaseHTTPError(403, "UnauthorizedOperation: denied"), Unauthorized),
+        (BaseHTTPError(403, "UnauthorizedOperation: denied"), Forbidden),
         (BaseHTTPError(400, "InvalidAMIName.Duplicate: taken"), Conflict),
         (BaseHTTPError(400, "IncorrectInstanceState: busy"), Conflict),
         (BaseHTTPError(400, "InvalidParameterValue: bad value"), BadRequest),
