@@ -52,6 +52,7 @@ class Jobs:
         expect: str,
         *,
         failure: CimiError | None = None,
+        state: str | None = None,
     ) -> dict:
         """Record a job for ``action`` on ``target`` (collection path, id).
 
@@ -61,6 +62,9 @@ class Jobs:
             expect: the CIMI state the target reaches when the job succeeds,
                 or ``GONE``.
             failure: the provider's refusal, for a job that failed at once.
+            state: the target's state as the cloud answered the call; a job
+                whose target is there already is settled at once, at the
+                right time.
         """
         self._purge(namespace)
         now = _now().isoformat()
@@ -78,8 +82,25 @@ class Jobs:
         }
         if failure is not None:
             self._settle(job, FAILED, failure.message, failure.status)
+        elif state is not None:
+            self._judge(job, state)
         self.store.add(namespace, JOB, job["id"], job)
         return job
+
+    def observe(self, namespace: str, target: tuple[str, str], state: str) -> None:
+        """Settle the running jobs of ``target`` by a state just seen.
+
+        Called before a new action on the target: a stop whose machine is
+        STOPPED now succeeded, even if nobody read its job in between.
+        """
+        running = (
+            job
+            for job in self.store.list(namespace, JOB)
+            if job["status"] == RUNNING and job["target"] == list(target)
+        )
+        for job in running:
+            if self._judge(job, state):
+                self.store.replace(namespace, JOB, job["id"], job)
 
     def get(self, namespace: str, job_id: str, lookup: Lookup) -> dict | None:
         """Return one job, brought up to date with its target; None if unknown."""
@@ -103,6 +124,12 @@ class Jobs:
         except CimiError:
             # The cloud cannot tell now; the job stays as it was.
             return job
+        if self._judge(job, state):
+            self.store.replace(namespace, JOB, job["id"], job)
+        return job
+
+    def _judge(self, job: dict, state: str | None) -> bool:
+        """Settle ``job`` if its target's ``state`` (None: gone) decides it."""
         if state == job["expect"] or state is None and job["expect"] == GONE:
             self._settle(job, SUCCESS, "", 0)
         elif state is None:
@@ -110,9 +137,8 @@ class Jobs:
         elif state == "ERROR":
             self._settle(job, FAILED, "the target went into ERROR", 500)
         else:
-            return job
-        self.store.replace(namespace, JOB, job["id"], job)
-        return job
+            return False
+        return True
 
     @staticmethod
     def _settle(job: dict, status: str, message: str, code: int) -> None:

@@ -95,3 +95,23 @@ def test_newest_first_per_tenant_and_expired_ones_dropped(tmp_path):
     expire = Jobs(store, timedelta(seconds=-1))
     assert expire.list(NS, lookup) == []
     assert expire.get(NS, first["id"], lookup) is None
+
+
+def test_a_target_already_there_settles_the_job_at_once(jobs):
+    job = jobs.record(NS, "act", ("machines", "m"), "STOPPED", state="STOPPED")
+
+    assert job["status"] == "SUCCESS"
+    assert jobs.get(NS, job["id"], cloud({}))["status"] == "SUCCESS"
+
+
+def test_observing_a_target_settles_only_its_own_running_jobs(jobs):
+    stop = jobs.record(NS, "stop", ("machines", "m"), "STOPPED")
+    other = jobs.record(NS, "stop", ("machines", "n"), "STOPPED")
+    busy = jobs.record(NS, "start", ("machines", "m"), "STARTED")
+
+    jobs.observe(NS, ("machines", "m"), "STOPPED")
+
+    still = cloud({("machines", "m"): "STARTING", ("machines", "n"): "STOPPING"})
+    assert jobs.get(NS, stop["id"], still)["status"] == "SUCCESS"
+    assert jobs.get(NS, other["id"], still)["status"] == "RUNNING"
+    assert jobs.get(NS, busy["id"], still)["status"] == "RUNNING"

@@ -195,6 +195,20 @@ def _read_only(attr: Attr, value: Any) -> Any:
     raise ValueError("cannot be given")
 
 
+def _operations_from_xml(attr: Attr, elements: list[etree._Element]) -> list:
+    return [
+        ((e.get("rel") or "").strip(), (e.get("href") or "").strip()) for e in elements
+    ]
+
+
+def _operations_from_json(attr: Attr, value: Any) -> list:
+    if not isinstance(value, list) or not all(
+        isinstance(op, dict) and isinstance(op.get("rel"), str) for op in value
+    ):
+        raise ValueError('must be an array of {"rel", "href"} objects')
+    return [(op["rel"].strip(), str(op.get("href", "")).strip()) for op in value]
+
+
 def _parse_boolean(text: str) -> bool:
     if text.lower() in ("true", "1"):
         return True
@@ -292,7 +306,10 @@ CODECS: dict[Kind, _Codec] = {
         _properties_from_json,
     ),
     Kind.OPERATIONS: _Codec(
-        _operations_to_xml, _operations_to_json, _read_only, _read_only
+        _operations_to_xml,
+        _operations_to_json,
+        _operations_from_xml,
+        _operations_from_json,
     ),
     Kind.MEMBERS: _Codec(_members_to_xml, _members_to_json, _read_only, _read_only),
     Kind.BOOLEAN: _Codec(
@@ -385,9 +402,7 @@ def read(
     for attr in rtype.attrs:
         if attr.name not in found:
             continue
-        if attr.read_only and (
-            not read_only or attr.kind in (Kind.OPERATIONS, Kind.MEMBERS)
-        ):
+        if attr.read_only and (not read_only or attr.kind is Kind.MEMBERS):
             # NOTE(gw): a client echoing a full representation (id, state...)
             # is not an error on create; edits ask for read-only values to
             # check them against the resource.
@@ -397,7 +412,8 @@ def read(
         except ValueError as ex:
             problems.append(f"{attr.name}: {ex}")
             continue
-        if _present(value):
+        # A read-only attribute given empty is still given: an edit checks it.
+        if _present(value) or attr.read_only:
             values[attr.name] = value
     for attr in rtype.attrs if required else ():
         if (

@@ -29,16 +29,26 @@ def add_routes(
         MACHINE: Machines(provider, mount, store, jobs),
         MACHINE_TEMPLATE: MachineTemplates(provider, mount, store),
         MACHINE_CONFIGURATION: MachineConfigurations(provider, mount),
-        MACHINE_IMAGE: MachineImages(provider, mount),
+        MACHINE_IMAGE: MachineImages(provider, mount, jobs),
         JOB: JobsResource(provider, mount, jobs),
     }
     entry_point = CloudEntryPoint(provider, mount, tuple(collections))
+    answer_head_like_get(entry_point)
     app.add_route(mount, entry_point, suffix="root")
     app.add_route(f"{mount}/{CLOUD_ENTRY_POINT.path}", entry_point)
     for rtype, resource in collections.items():
+        answer_head_like_get(resource)
         app.add_route(f"{mount}/{rtype.path}", resource)
         app.add_route(f"{mount}/{rtype.path}/{{id}}", resource, suffix="item")
     machines = collections[MACHINE]
     app.add_route(
         f"{mount}/{MACHINE.path}/{{id}}/{{action}}", machines, suffix="action"
     )
+
+
+def answer_head_like_get(resource: object) -> None:
+    """Let HEAD ask whatever GET answers (Falcon sends the headers, no body)."""
+    for suffix in ("", "_item"):
+        get = getattr(resource, f"on_get{suffix}", None)
+        if get is not None and not hasattr(resource, f"on_head{suffix}"):
+            setattr(resource, f"on_head{suffix}", get)

@@ -7,25 +7,38 @@ from typing import Any
 
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.schema import ResourceType
+from gateway.resources.links import Links
 
 
 def check_read_only(
-    rtype: ResourceType, given: Mapping[str, Any], current: Mapping[str, Any]
+    links: Links,
+    rtype: ResourceType,
+    given: Mapping[str, Any],
+    current: Mapping[str, Any],
 ) -> None:
     """Refuse an edit that would change a read-only attribute.
 
     A client may echo the representation it read; only a different value of
-    ``id``, ``created``, ``state``... is an attempt to edit what cannot be.
+    ``id``, ``created``, ``state``, ``operations``... is an attempt to edit
+    what cannot be. An ``id`` may be the URL or the bare id.
 
     Raises:
         BadRequest: naming every read-only attribute the edit would change.
     """
+
+    def same(name: str, value: Any) -> bool:
+        if name == "id":
+            return links.local_id(value, rtype) == links.local_id(current["id"], rtype)
+        if name == "operation":
+            return sorted(map(tuple, value)) == sorted(current.get(name) or [])
+        return value == current.get(name)
+
     changed = sorted(
         attr.name
         for attr in rtype.attrs
         if attr.read_only
         and attr.name in given
-        and given[attr.name] != current.get(attr.name)
+        and not same(attr.name, given[attr.name])
     )
     if changed:
         raise BadRequest(f"{', '.join(changed)}: read-only, cannot be edited")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 
 import falcon
 
+from gateway.cimi.errors import CimiError
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import JOB
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import ResourceType
+from gateway.cimi.schema import action_uri
 from gateway.jobs import Jobs
 from gateway.jobs import Lookup
 from gateway.resources.links import Links
@@ -62,6 +66,30 @@ def answer_with_job(
     resp.set_header("CIMI-Job-URI", links.item_of_job(job))
     resp.status = status
     resp.media = links.document(JOB, job_values(links, job))
+
+
+@contextlib.contextmanager
+def failed_job(
+    resp: falcon.Response,
+    links: Links,
+    jobs: Jobs,
+    namespace: str,
+    action: str,
+    target: tuple[str, str] | None,
+    expect: str = "",
+) -> Iterator[None]:
+    """Leave a FAILED job behind when the cloud fails the call in the block.
+
+    The error still reaches the client, with the job's ``CIMI-Job-URI``. A
+    refusal of the client's own making (4xx) leaves no job: nothing was done.
+    """
+    try:
+        yield
+    except CimiError as ex:
+        if ex.status >= 500:
+            job = jobs.record(namespace, action_uri(action), target, expect, failure=ex)
+            resp.set_header("CIMI-Job-URI", links.item_of_job(job))
+        raise
 
 
 class JobsResource:

@@ -8,8 +8,12 @@ from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.cimi.schema import action_uri
+from gateway.jobs import Jobs
 from gateway.media import read
+from gateway.resources.jobs import failed_job
 from gateway.resources.links import Links
+from providers.base import CAPTURE
 from providers.base import Provider
 
 
@@ -21,9 +25,10 @@ class MachineImages:
         mount: its URL prefix.
     """
 
-    def __init__(self, provider: Provider, mount: str) -> None:
+    def __init__(self, provider: Provider, mount: str, jobs: Jobs) -> None:
         self.provider = provider
         self.mount = mount
+        self.jobs = jobs
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         images = self.provider.list_machine_images(req.context.credentials)
@@ -45,10 +50,24 @@ class MachineImages:
             raise BadRequest(
                 f"type: capturing a machine makes an IMAGE, not a {values['type']}"
             )
+        creds = req.context.credentials
+        namespace = self.provider.namespace(creds)
         try:
-            image = self.provider.capture(req.context.credentials, machine_id, values)
+            with failed_job(
+                resp, links, self.jobs, namespace, CAPTURE, (MACHINE.path, machine_id)
+            ):
+                image = self.provider.capture(creds, machine_id, values)
         except NotFound as ex:
             raise BadRequest(f"imageLocation: {ex.message}") from ex
+        # The image may be CREATING for a while: a job follows it there.
+        job = self.jobs.record(
+            namespace,
+            action_uri(CAPTURE),
+            (MACHINE_IMAGE.path, image["id"]),
+            "AVAILABLE",
+            state=image["state"],
+        )
+        resp.set_header("CIMI-Job-URI", links.item_of_job(job))
         resp.status = falcon.HTTP_201
         resp.location = links.item(MACHINE_IMAGE, image["id"])
         resp.media = links.document(MACHINE_IMAGE, image)
@@ -60,5 +79,10 @@ class MachineImages:
     def on_delete_item(
         self, req: falcon.Request, resp: falcon.Response, id: str
     ) -> None:
-        self.provider.delete_machine_image(req.context.credentials, id)
+        creds = req.context.credentials
+        # What the image is now settles the capture job that made it.
+        image = self.provider.get_machine_image(creds, id)
+        target = (MACHINE_IMAGE.path, id)
+        self.jobs.observe(self.provider.namespace(creds), target, image["state"])
+        self.provider.delete_machine_image(creds, id)
         resp.status = falcon.HTTP_200

@@ -135,7 +135,7 @@ class MachineTemplates:
         template = load(self.store, namespace, id)
         given = read(req, MACHINE_TEMPLATE, read_only=True)
         current = links.values(MACHINE_TEMPLATE, from_stored(links, template))
-        check_read_only(MACHINE_TEMPLATE, given, current)
+        check_read_only(links, MACHINE_TEMPLATE, given, current)
         # NOTE(gw): an edit replaces what it gives; what it leaves out stays.
         edited = {**template, **to_stored(links, given)}
         edited["updated"] = datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -8,13 +8,9 @@ asynchronously answers 202 (201 for a create) with a Job in ``CIMI-Job-URI``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import falcon
 
 from gateway.cimi.errors import BadRequest
-from gateway.cimi.errors import CimiError
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import ACTION
 from gateway.cimi.schema import MACHINE
@@ -30,6 +26,7 @@ from gateway.media import read
 from gateway.resources import machine_templates
 from gateway.resources.edits import check_read_only
 from gateway.resources.jobs import answer_with_job
+from gateway.resources.jobs import failed_job
 from gateway.resources.links import Links
 from gateway.store import Store
 from providers.base import CAPTURE
@@ -78,20 +75,15 @@ class Machines:
         """Create a machine from a MachineCreate."""
         creds, links = req.context.credentials, Links(req, self.mount)
         spec = self._spec(links, creds, read(req, MACHINE_CREATE))
-        machine = self._asynchronously(
-            resp,
-            links,
-            creds,
-            "add",
-            None,
-            spec.initial_state,
-            lambda: self.provider.create_machine(creds, spec),
-        )
+        with failed_job(resp, links, self.jobs, self._namespace(creds), "add", None):
+            machine = self.provider.create_machine(creds, spec)
+        target = (MACHINE.path, machine["id"])
         job = self.jobs.record(
-            self.provider.namespace(creds),
+            self._namespace(creds),
             action_uri("add"),
-            (MACHINE.path, machine["id"]),
+            target,
             spec.initial_state,
+            state=machine["state"],
         )
         resp.set_header("CIMI-Job-URI", links.item_of_job(job))
         resp.status = falcon.HTTP_201
@@ -103,7 +95,7 @@ class Machines:
         creds, links = req.context.credentials, Links(req, self.mount)
         given = read(req, MACHINE, read_only=True)
         current = links.values(MACHINE, self.provider.get_machine(creds, id))
-        check_read_only(MACHINE, given, current)
+        check_read_only(links, MACHINE, given, current)
         edits = {name: given[name] for name in _EDITABLE if name in given}
         machine = self.provider.edit_machine(creds, id, edits)
         resp.media = links.document(MACHINE, machine)
@@ -112,17 +104,14 @@ class Machines:
         self, req: falcon.Request, resp: falcon.Response, id: str
     ) -> None:
         creds, links = req.context.credentials, Links(req, self.mount)
-        target = (MACHINE.path, id)
-        self._asynchronously(
-            resp,
-            links,
-            creds,
-            "delete",
-            target,
-            GONE,
-            lambda: self.provider.delete_machine(creds, id),
-        )
-        self._answer(resp, links, creds, "delete", target, GONE)
+        namespace, target = self._namespace(creds), (MACHINE.path, id)
+        with failed_job(resp, links, self.jobs, namespace, "delete", target, GONE):
+            # What the machine is now settles the jobs that led here.
+            machine = self.provider.get_machine(creds, id)
+            self.jobs.observe(namespace, target, machine["state"])
+            self.provider.delete_machine(creds, id)
+        job = self.jobs.record(namespace, action_uri("delete"), target, GONE)
+        answer_with_job(resp, links, job)
 
     def on_post_action(
         self, req: falcon.Request, resp: falcon.Response, id: str, action: str
@@ -137,76 +126,37 @@ class Machines:
             raise BadRequest(f"action: unknown action '{body['action']}'")
         if asked != action:
             raise BadRequest(f"action: {asked} was posted to the {action} operation")
+        namespace, target = self._namespace(creds), (MACHINE.path, id)
+        with failed_job(resp, links, self.jobs, namespace, action, target):
+            machine = self.provider.get_machine(creds, id)
+        self.jobs.observe(namespace, target, machine["state"])
         if action == CAPTURE:
-            image = self._asynchronously(
-                resp,
-                links,
-                creds,
-                CAPTURE,
-                (MACHINE.path, id),
-                "AVAILABLE",
-                lambda: self.provider.capture(creds, id, {}),
-            )
+            with failed_job(resp, links, self.jobs, namespace, CAPTURE, target):
+                image = self.provider.capture(creds, id, {})
             resp.location = links.item(MACHINE_IMAGE, image["id"])
-            target = (MACHINE_IMAGE.path, image["id"])
-            self._answer(resp, links, creds, CAPTURE, target, "AVAILABLE")
+            job = self.jobs.record(
+                namespace,
+                action_uri(CAPTURE),
+                (MACHINE_IMAGE.path, image["id"]),
+                "AVAILABLE",
+                state=image["state"],
+            )
+            answer_with_job(resp, links, job)
             return
-        force = bool(body.get("force", False))
-        machine = self.provider.get_machine(creds, id)
         if action == RESTART and machine["state"] == "STOPPED":
             action = START  # CIMI: restarting a stopped machine starts it
         outcome = ACTION_OUTCOME[action]
-        self._asynchronously(
-            resp,
-            links,
-            creds,
-            action,
-            (MACHINE.path, id),
-            outcome,
-            lambda: self.provider.act(creds, id, action, force=force),
-        )
-        self._answer(resp, links, creds, action, (MACHINE.path, id), outcome)
-
-    # -- jobs ---------------------------------------------------------------
-
-    def _asynchronously(
-        self,
-        resp: falcon.Response,
-        links: Links,
-        creds: Credentials,
-        action: str,
-        target: tuple[str, str] | None,
-        expect: str,
-        call: Callable[[], Any],
-    ) -> Any:
-        """Make the cloud call; when the cloud fails, leave a FAILED job."""
-        try:
-            return call()
-        except CimiError as ex:
-            if ex.status >= 500:
-                job = self.jobs.record(
-                    self.provider.namespace(creds),
-                    action_uri(action),
-                    target,
-                    expect,
-                    failure=ex,
-                )
-                resp.set_header("CIMI-Job-URI", links.item_of_job(job))
-            raise
-
-    def _answer(
-        self,
-        resp: falcon.Response,
-        links: Links,
-        creds: Credentials,
-        action: str,
-        target: tuple[str, str],
-        expect: str,
-    ) -> None:
+        with failed_job(resp, links, self.jobs, namespace, action, target, outcome):
+            after = self.provider.act(
+                creds, id, action, force=bool(body.get("force", False))
+            )
         job = self.jobs.record(
-            self.provider.namespace(creds), action_uri(action), target, expect
+            namespace, action_uri(action), target, outcome, state=after["state"]
         )
         answer_with_job(resp, links, job)
+
+    def _namespace(self, creds: Credentials) -> str:
+        return self.provider.namespace(creds)
 
     # -- MachineCreate --------------------------------------------------------
 

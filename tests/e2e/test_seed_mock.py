@@ -211,3 +211,14 @@ def test_root_redirects_to_the_entry_point(mock_gateway, client):
 
     assert response.status_code == 301
     assert response.headers["Location"] == f"{mock_gateway.url}/cimi/cloudEntryPoint"
+
+
+def test_head_answers_what_get_would_without_the_body(mock_gateway, client):
+    url = f"{mock_gateway.url}/cimi/machine_images/img1"
+
+    head, get = client.head(url, headers=XML), client.get(url, headers=XML)
+
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["ETag"] == get.headers["ETag"]
+    assert head.headers["Content-Length"] == str(len(get.content))

@@ -145,3 +145,53 @@ def test_jobs_follow_a_slow_cloud(slow_mock_gateway):
     assert api.get(machine_url).json()["state"] == "DELETING"
     wait_until(lambda: api.get(machine_url).status_code == 404)
     assert api.get(deleted.headers["CIMI-Job-URI"]).json()["status"] == "SUCCESS"
+
+
+def test_jobs_are_settled_by_what_follows_them(slow_mock_gateway):
+    base = slow_mock_gateway.url
+    api = requests.Session()
+    api.auth, api.headers["Accept"] = MOCK_AUTH, "application/json"
+    created = api.post(
+        f"{base}/cimi/machines",
+        json={"name": "followed", "machineTemplate": template_body(base, "f")},
+    )
+    machine_url, create_job = (
+        created.headers["Location"],
+        created.headers["CIMI-Job-URI"],
+    )
+    wait_until(lambda: api.get(machine_url).json()["state"] == "STARTED")
+
+    # Nobody read the create job; the stop that follows settles it.
+    stop = api.post(f"{machine_url}/stop", json={"action": f"{NS}/action/stop"})
+    stop_job = stop.headers["CIMI-Job-URI"]
+    wait_until(lambda: api.get(machine_url).json()["state"] == "STOPPED")
+    start = api.post(f"{machine_url}/start", json={"action": f"{NS}/action/start"})
+    assert start.status_code == 202
+    wait_until(lambda: api.get(machine_url).json()["state"] == "STARTED")
+    deleted = api.delete(machine_url)
+    assert deleted.status_code == 202
+
+    # The stop job is read only now, when the machine is long STARTED again.
+    assert api.get(create_job).json()["status"] == "SUCCESS"
+    assert api.get(stop_job).json()["status"] == "SUCCESS"
+    assert api.get(start.headers["CIMI-Job-URI"]).json()["status"] == "SUCCESS"
+
+
+def test_the_seeds_capture_leaves_a_job(slow_mock_gateway):
+    base = slow_mock_gateway.url
+    api = requests.Session()
+    api.auth, api.headers["Accept"] = MOCK_AUTH, "application/json"
+
+    created = api.post(
+        f"{base}/cimi/machine_images",
+        json={"name": "with_job", "imageLocation": f"{base}/cimi/machines/inst1"},
+    )
+
+    assert created.status_code == 201
+    assert created.json()["state"] == "CREATING"
+    job_url = created.headers["CIMI-Job-URI"]
+    job = api.get(job_url).json()
+    assert (job["status"], job["action"]) == ("RUNNING", f"{NS}/action/capture")
+    assert job["targetResource"]["href"] == created.headers["Location"]
+    wait_until(lambda: api.get(job_url).json()["status"] == "SUCCESS")
+    assert api.delete(created.headers["Location"]).status_code == 200
