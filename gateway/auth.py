@@ -100,7 +100,9 @@ class Authenticator:
             return given
         self._check_user(given)
         return Credentials(
-            provider.settings["key"] or "", provider.settings["secret"] or ""
+            provider.settings["key"] or "",
+            provider.settings["secret"] or "",
+            secret_bound=False,
         )
 
     def _check_user(self, given: Credentials) -> None:

@@ -99,8 +99,10 @@ class Jobs:
             if job["status"] == RUNNING and job["target"] == list(target)
         )
         for job in running:
+            seen = dict(job)
             if self._judge(job, state):
-                self.store.replace(namespace, JOB, job["id"], job)
+                # Only over the job as read: a settled job is never re-judged.
+                self.store.replace(namespace, JOB, job["id"], job, expected=seen)
 
     def get(self, namespace: str, job_id: str, lookup: Lookup) -> dict | None:
         """Return one job, brought up to date with its target; None if unknown."""
@@ -124,8 +126,12 @@ class Jobs:
         except CimiError:
             # The cloud cannot tell now; the job stays as it was.
             return job
-        if self._judge(job, state):
-            self.store.replace(namespace, JOB, job["id"], job)
+        seen = dict(job)
+        if self._judge(job, state) and not self.store.replace(
+            namespace, JOB, job["id"], job, expected=seen
+        ):
+            # Someone settled it first (a later action observed the target).
+            return self.store.get(namespace, JOB, job["id"]) or job
         return job
 
     def _judge(self, job: dict, state: str | None) -> bool:

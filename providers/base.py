@@ -63,17 +63,21 @@ class Credentials:
 
     user: str
     secret: str = ""
+    #: whether the secret is part of the tenant's identity (see ``identity``).
+    secret_bound: bool = True
 
     @property
     def identity(self) -> str:
-        """Return a stable, non-secret name for these credentials.
+        """Return a stable, non-secret name for the tenant these act for.
 
-        The secret is part of it: in passthrough mode the gateway cannot judge
+        In passthrough mode the secret is part of it: the gateway cannot judge
         a key without the cloud, and what it keeps for a tenant (templates,
-        jobs) must not open to someone who knows only the key id.
+        jobs) must not open to someone who knows only the key id. Credentials
+        from the config (static mode) leave it out, so rotating the secret
+        there keeps the tenant's records.
         """
-        digest = hashlib.sha256(f"{self.user}\0{self.secret}".encode())
-        return digest.hexdigest()[:16]
+        name = f"{self.user}\0{self.secret}" if self.secret_bound else self.user
+        return hashlib.sha256(name.encode()).hexdigest()[:16]
 
     def __repr__(self) -> str:
         return f"Credentials(user={self.user!r}, secret='***')"

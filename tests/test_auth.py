@@ -56,3 +56,12 @@ def test_identity_depends_on_the_secret_too():
     assert victim.identity != guess.identity
     assert victim.identity == Credentials("AKIAVICTIM", "realsecret").identity
     assert "realsecret" not in victim.identity
+
+
+def test_config_credentials_keep_their_tenant_across_a_rotated_secret():
+    from providers.base import Credentials
+
+    before = Credentials("AKIACONFIG", "old", secret_bound=False)
+    after = Credentials("AKIACONFIG", "new", secret_bound=False)
+
+    assert before.identity == after.identity

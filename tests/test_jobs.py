@@ -115,3 +115,20 @@ def test_observing_a_target_settles_only_its_own_running_jobs(jobs):
     assert jobs.get(NS, stop["id"], still)["status"] == "SUCCESS"
     assert jobs.get(NS, other["id"], still)["status"] == "RUNNING"
     assert jobs.get(NS, busy["id"], still)["status"] == "RUNNING"
+
+
+def test_a_slow_read_never_unsettles_a_job_settled_meanwhile(jobs):
+    job = jobs.record(NS, "stop", ("machines", "m"), "STOPPED")
+
+    def slow_lookup(path: str, id: str) -> str | None:
+        # While this read waits on the cloud, a later action settles the job,
+        # then the machine is deleted.
+        jobs.observe(NS, ("machines", "m"), "STOPPED")
+        return None
+
+    seen = jobs.get(NS, job["id"], slow_lookup)
+
+    assert seen["status"] == "SUCCESS"
+    assert (
+        jobs.get(NS, job["id"], cloud({("machines", "m"): None}))["status"] == "SUCCESS"
+    )

@@ -48,7 +48,7 @@ def add_routes(
 
 def answer_head_like_get(resource: object) -> None:
     """Let HEAD ask whatever GET answers (Falcon sends the headers, no body)."""
-    for suffix in ("", "_item"):
+    for suffix in ("", "_item", "_root"):
         get = getattr(resource, f"on_get{suffix}", None)
         if get is not None and not hasattr(resource, f"on_head{suffix}"):
             setattr(resource, f"on_head{suffix}", get)

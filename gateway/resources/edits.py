@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urljoin
 
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.schema import ResourceType
@@ -30,7 +31,9 @@ def check_read_only(
         if name == "id":
             return links.local_id(value, rtype) == links.local_id(current["id"], rtype)
         if name == "operation":
-            return sorted(map(tuple, value)) == sorted(current.get(name) or [])
+            # Hrefs may come back relative to baseURI, as ids may.
+            given_ops = {(rel, urljoin(links.base_uri, href)) for rel, href in value}
+            return given_ops == set(current.get(name) or [])
         return value == current.get(name)
 
     changed = sorted(
