@@ -38,10 +38,6 @@ class Conflict(CimiError):
     status, title = 409, "Conflict"
 
 
-class NotImplementedByProvider(CimiError):
-    status, title = 501, "Not Implemented"
-
-
 class ProviderFailed(CimiError):
     status, title = 502, "Bad Gateway"
 

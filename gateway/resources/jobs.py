@@ -18,6 +18,7 @@ from gateway.cimi.schema import action_uri
 from gateway.jobs import Jobs
 from gateway.jobs import Lookup
 from gateway.resources.links import Links
+from providers.base import CAPTURE
 from providers.base import Credentials
 from providers.base import Provider
 
@@ -66,6 +67,17 @@ def answer_with_job(
     resp.set_header("CIMI-Job-URI", links.item_of_job(job))
     resp.status = status
     resp.media = links.document(JOB, job_values(links, job))
+
+
+def record_capture(jobs: Jobs, namespace: str, image: dict) -> dict:
+    """Record the job of a capture: it ends when the new image is AVAILABLE."""
+    return jobs.record(
+        namespace,
+        action_uri(CAPTURE),
+        (MACHINE_IMAGE.path, image["id"]),
+        "AVAILABLE",
+        state=image["state"],
+    )
 
 
 @contextlib.contextmanager

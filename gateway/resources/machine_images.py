@@ -8,10 +8,10 @@ from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_IMAGE
-from gateway.cimi.schema import action_uri
 from gateway.jobs import Jobs
 from gateway.media import read
 from gateway.resources.jobs import failed_job
+from gateway.resources.jobs import record_capture
 from gateway.resources.links import Links
 from providers.base import CAPTURE
 from providers.base import Provider
@@ -60,13 +60,7 @@ class MachineImages:
         except NotFound as ex:
             raise BadRequest(f"imageLocation: {ex.message}") from ex
         # The image may be CREATING for a while: a job follows it there.
-        job = self.jobs.record(
-            namespace,
-            action_uri(CAPTURE),
-            (MACHINE_IMAGE.path, image["id"]),
-            "AVAILABLE",
-            state=image["state"],
-        )
+        job = record_capture(self.jobs, namespace, image)
         resp.set_header("CIMI-Job-URI", links.item_of_job(job))
         resp.status = falcon.HTTP_201
         resp.location = links.item(MACHINE_IMAGE, image["id"])

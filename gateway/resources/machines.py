@@ -27,6 +27,7 @@ from gateway.resources import machine_templates
 from gateway.resources.edits import check_read_only
 from gateway.resources.jobs import answer_with_job
 from gateway.resources.jobs import failed_job
+from gateway.resources.jobs import record_capture
 from gateway.resources.links import Links
 from gateway.store import Store
 from providers.base import CAPTURE
@@ -134,14 +135,7 @@ class Machines:
             with failed_job(resp, links, self.jobs, namespace, CAPTURE, target):
                 image = self.provider.capture(creds, id, {})
             resp.location = links.item(MACHINE_IMAGE, image["id"])
-            job = self.jobs.record(
-                namespace,
-                action_uri(CAPTURE),
-                (MACHINE_IMAGE.path, image["id"]),
-                "AVAILABLE",
-                state=image["state"],
-            )
-            answer_with_job(resp, links, job)
+            answer_with_job(resp, links, record_capture(self.jobs, namespace, image))
             return
         if action == RESTART and machine["state"] == "STOPPED":
             action = START  # CIMI: restarting a stopped machine starts it
