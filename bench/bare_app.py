@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import falcon
-from gunicorn.app.base import BaseApplication
 
 from gateway import config as gateway_config
+from gateway.cli import ConfiguredApplication
 from gateway.cli import gunicorn_options
 
 
@@ -55,16 +55,10 @@ def create_app(responses: dict[str, Canned]) -> falcon.App:
     return app
 
 
-class BareServer(BaseApplication):
+class BareServer(ConfiguredApplication):
     def __init__(self, app: falcon.App, options: dict[str, Any]) -> None:
         self.app = app
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            if key in self.cfg.settings:
-                self.cfg.set(key, value)
+        super().__init__(options)
 
     def load(self) -> falcon.App:
         return self.app

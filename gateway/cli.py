@@ -16,15 +16,13 @@ from gateway.config import Config
 from gateway.config import ConfigError
 
 
-class GatewayServer(BaseApplication):
-    """Gunicorn's own application class, serving ``create_app(config)``.
+class ConfiguredApplication(BaseApplication):
+    """Gunicorn's own application class, set up from a dict of its settings.
 
-    Each worker builds its app after the fork, so no database connection or
-    libcloud driver is ever shared between processes.
+    Subclasses say what ``load`` serves.
     """
 
-    def __init__(self, config: Config, options: dict[str, Any]) -> None:
-        self.config = config
+    def __init__(self, options: dict[str, Any]) -> None:
         self.options = options
         super().__init__()
 
@@ -33,6 +31,18 @@ class GatewayServer(BaseApplication):
             # Settings newer than the installed gunicorn are skipped.
             if key in self.cfg.settings:
                 self.cfg.set(key, value)
+
+
+class GatewayServer(ConfiguredApplication):
+    """Serve ``create_app(config)`` under gunicorn.
+
+    Each worker builds its app after the fork, so no database connection or
+    libcloud driver is ever shared between processes.
+    """
+
+    def __init__(self, config: Config, options: dict[str, Any]) -> None:
+        self.config = config
+        super().__init__(options)
 
     def load(self) -> Any:
         from gateway.app import create_app
