@@ -93,6 +93,14 @@ class Setting:
     help: str = ""
 
 
+def effective_action(action: str, state: str) -> str:
+    """Return what ``action`` means for a machine in ``state``.
+
+    CIMI: restarting a STOPPED machine starts it.
+    """
+    return START if action == RESTART and state == "STOPPED" else action
+
+
 @dataclass(frozen=True)
 class MachineSpec:
     """What a MachineCreate asks for, with hrefs already turned into ids."""

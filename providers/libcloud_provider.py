@@ -43,6 +43,7 @@ from providers.base import STOP
 from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import Provider
+from providers.base import effective_action
 
 
 class LibcloudProvider(Provider):
@@ -217,8 +218,7 @@ class LibcloudProvider(Provider):
         driver = self.driver(creds)
         with self.calling(creds):
             node = self.find_node(driver, machine_id)
-            if action == RESTART and self.to_machine(node)["state"] == "STOPPED":
-                action = START  # CIMI: restarting a stopped machine starts it
+            action = effective_action(action, self.to_machine(node)["state"])
             self._allow(node, action)
             if action == START:
                 self.start_node(driver, node)

@@ -38,6 +38,7 @@ from providers.base import STOP
 from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import Provider
+from providers.base import effective_action
 
 #: the state an action's machine reaches when the cloud is done.
 ACTION_OUTCOME = {START: "STARTED", STOP: "STOPPED", RESTART: "STARTED"}
@@ -137,8 +138,7 @@ class Machines:
             resp.location = links.item(MACHINE_IMAGE, image["id"])
             answer_with_job(resp, links, record_capture(self.jobs, namespace, image))
             return
-        if action == RESTART and machine["state"] == "STOPPED":
-            action = START  # CIMI: restarting a stopped machine starts it
+        action = effective_action(action, machine["state"])
         outcome = ACTION_OUTCOME[action]
         with failed_job(resp, links, self.jobs, namespace, action, target, outcome):
             after = self.provider.act(
