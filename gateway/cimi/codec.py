@@ -12,7 +12,9 @@ external entity costs nothing.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from typing import Any
 
 from lxml import etree
 
@@ -48,7 +50,23 @@ def to_xml(doc: Document) -> bytes:
 def to_json(doc: Document) -> bytes:
     """Return ``doc`` as a CIMI JSON document, ``resourceURI`` first."""
     body = {"resourceURI": doc.type.type_uri, **kinds.write_json(doc.type, doc.values)}
-    return json.dumps(body, ensure_ascii=False).encode()
+    return json_bytes(body)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_bytes(body: Any) -> bytes:
+    """Return ``body`` as UTF-8 JSON, whatever strings it holds.
+
+    ``json.dumps`` escapes control characters but leaves a lone surrogate
+    as it is, which UTF-8 cannot encode: it becomes U+FFFD, as in XML.
+    """
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text).encode()
 
 
 def encode(doc: Document, media_type: str) -> bytes:
@@ -77,6 +95,13 @@ def parse_xml(body: bytes) -> etree._Element:
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise BadRequest(_NO_DTD)
+    # libxml2 reports an undeclared prefix but keeps going, leaving a tag
+    # such as "cimi:Machine" that names no namespace: refuse the document.
+    for element in root.iter(tag=etree.Element):
+        if ":" in kinds.split_tag(element.tag)[1]:
+            raise BadRequest(
+                f"malformed XML: the prefix of <{element.tag[:80]}> is not declared"
+            )
     return root
 
 
@@ -96,10 +121,10 @@ def parse_json(body: bytes) -> dict:
 def _read_xml(
     root: etree._Element, rtype: ResourceType, **options: bool
 ) -> tuple[dict, list[str]]:
-    qname = etree.QName(root)
-    if qname.namespace not in (None, NS) or qname.localname not in rtype.input_roots:
+    namespace, local = kinds.split_tag(root.tag)
+    if namespace not in (None, NS) or local not in rtype.input_roots:
         expected = ", ".join(sorted(rtype.input_roots))
-        return {}, [f"root element <{qname.localname}> is not one of {expected}"]
+        return {}, [f"root element <{local[:80]}> is not one of {expected}"]
     return kinds.read(rtype, kinds.children(root), "from_xml", **options)
 
 
@@ -134,17 +159,29 @@ def decode(
 # -- error documents --------------------------------------------------------
 
 
+#: the longest message an error document carries; what a client sent may be
+#: echoed in it, and a cloud's answer may be long.
+MAX_MESSAGE = 2000
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Return ``text`` cut to ``limit`` characters, marked when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def encode_error(
     status: int, title: str, message: str, url: str, media_type: str
 ) -> bytes:
     """Return an error document in Deltacloud's shape, without its backtrace.
 
     DSP8009 defines no error type; CIMI clients of the era read Deltacloud's
-    ``<error status url><code/><message/></error>`` and its JSON twin.
+    ``<error status url><code/><message/></error>`` and its JSON twin. Any
+    text can be written: an error document must never fail.
     """
+    message, url = bounded(message), bounded(url)
     if media_type == JSON_MEDIA_TYPE:
         body = {"code": status, "error": title, "message": message, "url": url}
-        return json.dumps(body, ensure_ascii=False).encode()
+        return json_bytes(body)
     root = etree.Element("error", status=str(status), url=kinds.xml_text(url))
     etree.SubElement(root, "code").text = str(status)
     etree.SubElement(root, "title").text = kinds.xml_text(title)

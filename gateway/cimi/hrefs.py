@@ -21,8 +21,11 @@ def local_id(href: str, *, base_uri: str, collection: str) -> str | None:
     """
     if not any(c in href for c in "/:?#"):
         return _segment(href)
+    joined = absolute(href, base_uri=base_uri)
+    if joined is None:
+        return None
     try:
-        target, base = urlsplit(urljoin(base_uri, href)), urlsplit(base_uri)
+        target, base = urlsplit(joined), urlsplit(base_uri)
     except ValueError:  # e.g. "http://[::1": not a URL at all
         return None
     if target.netloc.lower() != base.netloc.lower() or target.query:
@@ -31,6 +34,14 @@ def local_id(href: str, *, base_uri: str, collection: str) -> str | None:
     if not target.path.startswith(prefix):
         return None
     return _segment(target.path[len(prefix) :])
+
+
+def absolute(href: str, *, base_uri: str) -> str | None:
+    """Return ``href`` made absolute against ``base_uri``; None if no URL."""
+    try:
+        return urljoin(base_uri, href)
+    except ValueError:  # e.g. "http://[": not a URL at all
+        return None
 
 
 def _segment(text: str) -> str | None:

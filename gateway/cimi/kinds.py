@@ -38,9 +38,39 @@ NOT_XML = re.compile(
 
 
 def xml_text(value: str) -> str:
+    """Return ``value`` with what XML 1.0 cannot carry replaced by U+FFFD."""
     if value.isascii() and value.isprintable():
         return value
     return NOT_XML.sub("\ufffd", value)
+
+
+def client_text(value: Any) -> str:
+    """Return a string a client sent, trimmed; refuse what XML cannot carry.
+
+    Every kind reads its text through here (values, hrefs, property keys,
+    operation rels), so nothing a client sends is stored that a later answer
+    could not write: no lone surrogates, no NUL or form feed.
+
+    Raises:
+        ValueError: when ``value`` is not a string or holds such characters.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"{json.dumps(value)} is not a string")
+    if NOT_XML.search(value):
+        raise ValueError("holds characters XML 1.0 cannot carry")
+    return value.strip()
+
+
+def split_tag(tag: str) -> tuple[str | None, str]:
+    """Return the namespace and local name of an lxml tag (``{ns}name``).
+
+    Total, unlike ``etree.QName``: a name with an undeclared prefix
+    (``cimi:Machine``) comes back whole, with no namespace.
+    """
+    if tag.startswith("{"):
+        namespace, _, local = tag[1:].partition("}")
+        return namespace, local
+    return None, tag
 
 
 # -- scalar formats ---------------------------------------------------------
@@ -54,11 +84,16 @@ def _parse_text(text: str) -> str:
     return text
 
 
+# ASCII digits only: int() also takes "٣" and "²"-like digits; 18 digits
+# keep every value inside a 64-bit integer.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+_INT_LIMIT = 2**63
+
+
 def _parse_integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"'{text}' is not an integer") from None
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(f"'{text[:40]}' is not an integer")
+    return int(text)
 
 
 def _parse_datetime(text: str) -> datetime:
@@ -72,8 +107,9 @@ def _parse_datetime(text: str) -> datetime:
 
 
 def parse_uri(text: str) -> str:
+    text = client_text(text)
     if not text or any(c.isspace() for c in text):
-        raise ValueError(f"'{text}' is not a URI")
+        raise ValueError(f"'{text[:200]}' is not a URI")
     return text
 
 
@@ -100,9 +136,7 @@ def _scalar(
         return value if json_native else fmt(value)
 
     def check(attr: Attr, value: Any) -> Any:
-        if NOT_XML.search(value):
-            raise ValueError("holds characters XML cannot carry")
-        value = parse(value.strip())
+        value = parse(client_text(value))
         if attr.choices and value not in attr.choices:
             allowed = ", ".join(attr.choices)
             raise ValueError(f"'{value}' is not one of {allowed}")
@@ -118,10 +152,10 @@ def _scalar(
     def from_json(attr: Attr, value: Any) -> Any:
         if json_native and parse is _parse_integer:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{json.dumps(value)} is not an integer")
+                raise ValueError(f"{json.dumps(value)[:40]} is not an integer")
+            if abs(value) >= _INT_LIMIT:
+                raise ValueError(f"{value} is out of range")
             return value
-        if not isinstance(value, str):
-            raise ValueError(f"{json.dumps(value)} is not a string")
         return check(attr, value)
 
     return _Codec(to_xml, to_json, from_xml, from_json)
@@ -134,13 +168,13 @@ def _ref_to_xml(parent: etree._Element, attr: Attr, value: str) -> None:
 def _ref_from_xml(attr: Attr, elements: list[etree._Element]) -> str:
     if len(elements) > 1:
         raise ValueError("given more than once")
-    return parse_uri((elements[0].get("href") or "").strip())
+    return parse_uri(elements[0].get("href") or "")
 
 
 def _ref_from_json(attr: Attr, value: Any) -> str:
     if not isinstance(value, dict) or not isinstance(value.get("href"), str):
         raise ValueError('must be an object with an "href" string')
-    return parse_uri(value["href"].strip())
+    return parse_uri(value["href"])
 
 
 def _properties_to_xml(parent: etree._Element, attr: Attr, value: Mapping) -> None:
@@ -152,14 +186,23 @@ def _properties_to_xml(parent: etree._Element, attr: Attr, value: Mapping) -> No
         element.text = xml_text(text)
 
 
-def _properties_from_xml(attr: Attr, elements: list[etree._Element]) -> dict:
+def _properties(pairs: Iterator[tuple[Any, Any]]) -> dict:
     result = {}
-    for element in elements:
-        key = (element.get("key") or element.get("name") or "").strip()
+    for key, text in pairs:
+        key = client_text(key)
         if not key:
-            raise ValueError('needs a "key" or "name" attribute')
-        result[key] = (element.text or "").strip()
+            raise ValueError("a property needs a non-blank key")
+        try:
+            result[key] = client_text(text)
+        except ValueError as ex:
+            raise ValueError(f"{key[:40]!r}: {ex}") from None
     return result
+
+
+def _properties_from_xml(attr: Attr, elements: list[etree._Element]) -> dict:
+    return _properties(
+        (e.get("key") or e.get("name") or "", e.text or "") for e in elements
+    )
 
 
 def _properties_from_json(attr: Attr, value: Any) -> dict:
@@ -167,15 +210,12 @@ def _properties_from_json(attr: Attr, value: Any) -> dict:
         isinstance(v, str) for v in value.values()
     ):
         raise ValueError("must be an object of strings")
-    result = {k.strip(): v.strip() for k, v in value.items()}
-    if "" in result:
-        raise ValueError("a property needs a non-blank key")
-    return result
+    return _properties(iter(value.items()))
 
 
 def _operations_to_xml(parent: etree._Element, attr: Attr, value: list) -> None:
     for rel, href in value:
-        etree.SubElement(parent, tag(attr.name), rel=rel, href=xml_text(href))
+        etree.SubElement(parent, tag(attr.name), rel=xml_text(rel), href=xml_text(href))
 
 
 def _operations_to_json(attr: Attr, value: list) -> list:
@@ -197,16 +237,20 @@ def _read_only(attr: Attr, value: Any) -> Any:
 
 def _operations_from_xml(attr: Attr, elements: list[etree._Element]) -> list:
     return [
-        ((e.get("rel") or "").strip(), (e.get("href") or "").strip()) for e in elements
+        (client_text(e.get("rel") or ""), client_text(e.get("href") or ""))
+        for e in elements
     ]
 
 
 def _operations_from_json(attr: Attr, value: Any) -> list:
     if not isinstance(value, list) or not all(
-        isinstance(op, dict) and isinstance(op.get("rel"), str) for op in value
+        isinstance(op, dict)
+        and isinstance(op.get("rel"), str)
+        and isinstance(op.get("href", ""), str)
+        for op in value
     ):
         raise ValueError('must be an array of {"rel", "href"} objects')
-    return [(op["rel"].strip(), str(op.get("href", "")).strip()) for op in value]
+    return [(client_text(op["rel"]), client_text(op.get("href", ""))) for op in value]
 
 
 def _parse_boolean(text: str) -> bool:
@@ -277,7 +321,7 @@ def _expandable_from_json(attr: Attr, value: Any) -> dict:
 
 def _expandable(href: str | None, inline: dict) -> dict:
     """Return a reference (``href``), a value, or both; never neither."""
-    href = (href or "").strip()
+    href = client_text(href or "")
     if not href and not inline:
         raise ValueError("needs an href or a value")
     return {"href": parse_uri(href), **inline} if href else inline
@@ -340,7 +384,7 @@ def _scalar_boolean_to_xml(parent: etree._Element, attr: Attr, value: bool) -> N
 def _single_text(elements: list[etree._Element]) -> str:
     if len(elements) > 1:
         raise ValueError("given more than once")
-    return (elements[0].text or "").strip()
+    return client_text(elements[0].text or "")
 
 
 # -- writing ----------------------------------------------------------------
@@ -376,11 +420,11 @@ def write_json(rtype: ResourceType, values: Mapping) -> dict:
 
 def children(element: etree._Element) -> dict[str, list[etree._Element]]:
     found: dict[str, list[etree._Element]] = {}
-    for child in element:
-        child_name = etree.QName(child)
+    for child in element.iterchildren(tag=etree.Element):
+        namespace, local = split_tag(child.tag)
         # Elements of other namespaces are extensions; CIMI lets us skip them.
-        if child_name.namespace in (None, NS):
-            found.setdefault(child_name.localname, []).append(child)
+        if namespace in (None, NS):
+            found.setdefault(local, []).append(child)
     return found
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from gateway.cimi.errors import BadRequest
+
+# ASCII digits only (str.isdigit takes "²" too), few enough to be an index.
+_POSITION = re.compile(r"[0-9]{1,18}")
 
 
 def page(first: str | None, last: str | None) -> slice:
@@ -24,6 +29,7 @@ def page(first: str | None, last: str | None) -> slice:
 def _position(name: str, text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.strip().isdigit() or int(text) < 1:
-        raise BadRequest(f"{name} must be a positive integer, not '{text}'")
+    text = text.strip()
+    if not _POSITION.fullmatch(text) or int(text) < 1:
+        raise BadRequest(f"{name} must be a positive integer, not '{text[:40]}'")
     return int(text)
