@@ -17,6 +17,7 @@ from gateway.jobs import Jobs
 from gateway.middleware import CimiMiddleware
 from gateway.middleware import RenderedCache
 from gateway.resources import add_routes
+from gateway.resources.health import Health
 from gateway.store import Store
 from providers.base import Provider
 from providers.registry import provider_class
@@ -45,9 +46,12 @@ def create_app(
     app = falcon.App(
         middleware=[
             CimiMiddleware(
-                Authenticator(config.auth_mode, config.users),
+                Authenticator(
+                    config.auth_mode, config.users, config.auth_cache_seconds
+                ),
                 mounts,
                 config.max_body_bytes,
+                config.public_url,
             ),
             RenderedCache(),
         ],
@@ -64,6 +68,7 @@ def create_app(
     jobs = Jobs(store, timedelta(seconds=config.job_retention))
     for mount, provider in mounts.items():
         add_routes(app, mount, provider, store, jobs)
+    app.add_route("/healthz", Health())
     return app
 
 

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
+import re
 import secrets
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from collections.abc import Mapping
 
 from gateway.cimi.errors import Unauthorized
@@ -21,6 +26,7 @@ from providers.base import Credentials
 from providers.base import Provider
 
 _SCHEME = "pbkdf2_sha256"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ITERATIONS = 260_000
 
 
@@ -63,55 +69,131 @@ def basic_credentials(header: str | None) -> Credentials:
     if scheme.lower() != "basic":
         raise Unauthorized("only HTTP Basic authentication is supported")
     try:
+        # A header is latin-1 text under WSGI: a non-ASCII one is no Base64
+        # (b64decode then raises a plain ValueError, binascii.Error's base).
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as ex:
+    except ValueError as ex:
         raise Unauthorized("malformed HTTP Basic credentials") from ex
     user, sep, password = decoded.partition(":")
-    if not sep or not user:
+    # Control characters would reach the cloud's own request headers.
+    if not sep or not user or _CONTROL.search(decoded):
         raise Unauthorized("malformed HTTP Basic credentials")
     return Credentials(user, password)
+
+
+class Verdicts:
+    """Recent verdicts on credentials, by a digest of them, for a short time.
+
+    Keyed by a SHA-256 of what was checked, so no password or secret is kept
+    in memory; bounded, oldest first out.
+
+    Args:
+        seconds: how long a verdict is trusted.
+        size: the most verdicts kept.
+    """
+
+    def __init__(self, seconds: float, size: int = 4096) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._verdicts: OrderedDict[bytes, tuple[float, bool]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(*parts: str) -> bytes:
+        return hashlib.sha256("\0".join(parts).encode("utf-8", "replace")).digest()
+
+    def get(self, key: bytes) -> bool | None:
+        """Return the verdict on ``key`` if it is recent, else None."""
+        with self._lock:
+            entry = self._verdicts.get(key)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: bytes, accepted: bool) -> None:
+        with self._lock:
+            self._verdicts[key] = (time.monotonic() + self.seconds, accepted)
+            self._verdicts.move_to_end(key)
+            while len(self._verdicts) > self.size:
+                self._verdicts.popitem(last=False)
 
 
 class Authenticator:
     """Turn a request's Authorization header into the credentials to act with.
 
+    In ``passthrough`` mode the cloud judges the credentials (one cheap call,
+    ``Provider.check_credentials``), so a tenant's records in the gateway open
+    only to credentials the cloud accepts. In ``static`` mode the config's
+    hashes do, and an unknown user costs as much time as a wrong password.
+    Either way a verdict is kept for ``cache_seconds``: the cloud is not asked,
+    nor PBKDF2 paid, on every request.
+
     Args:
         mode: ``passthrough`` or ``static``.
         users: user name to password hash, for ``static``.
+        cache_seconds: how long a verdict on credentials is kept.
     """
 
-    def __init__(self, mode: str, users: Mapping[str, str]) -> None:
+    def __init__(
+        self, mode: str, users: Mapping[str, str], cache_seconds: float = 60
+    ) -> None:
         self.mode = mode
         self.users = dict(users)
-        # PERF(gw): PBKDF2 is slow on purpose; remember what verified once,
-        # keyed by a fast digest so no password is kept in memory.
-        self._verified: set[bytes] = set()
-        self._lock = threading.Lock()
+        self.verdicts = Verdicts(cache_seconds)
+        # An unknown user is checked against this, so that the answer takes
+        # as long as a wrong password's (no user enumeration by timing).
+        self._dummy = ""
+        if mode == "static":
+            self._dummy = hash_password(
+                secrets.token_hex(16), iterations=_iterations(users)
+            )
 
     def authenticate(self, header: str | None, provider: Provider) -> Credentials:
         """Return the cloud credentials for this request on ``provider``.
 
         Raises:
             Unauthorized: for missing or wrong credentials.
+            CimiError: when the cloud cannot judge them now (502, 504).
         """
         given = basic_credentials(header)
         if self.mode == "passthrough":
-            provider.check_credentials(given)
+            key = Verdicts.key(provider.name, given.user, given.secret)
+            check = functools.partial(self._cloud_accepts, provider, given)
+            self._judge(key, check, "the cloud refused these credentials")
             return given
-        self._check_user(given)
+        key = Verdicts.key(given.user, given.secret)
+        check = functools.partial(self._password_matches, given)
+        self._judge(key, check, "unknown user or wrong password")
         return Credentials(
             provider.settings["key"] or "",
             provider.settings["secret"] or "",
             secret_bound=False,
         )
 
-    def _check_user(self, given: Credentials) -> None:
-        token = hashlib.sha256(f"{given.user}\0{given.secret}".encode()).digest()
-        with self._lock:
-            if token in self._verified:
-                return
+    def _judge(self, key: bytes, check: Callable[[], bool], refusal: str) -> None:
+        accepted = self.verdicts.get(key)
+        if accepted is None:
+            accepted = check()
+            self.verdicts.put(key, accepted)
+        if not accepted:
+            raise Unauthorized(refusal)
+
+    @staticmethod
+    def _cloud_accepts(provider: Provider, given: Credentials) -> bool:
+        try:
+            provider.check_credentials(given)
+        except Unauthorized:
+            return False
+        return True
+
+    def _password_matches(self, given: Credentials) -> bool:
         hashed = self.users.get(given.user)
-        if hashed is None or not verify_password(given.secret, hashed):
-            raise Unauthorized("unknown user or wrong password")
-        with self._lock:
-            self._verified.add(token)
+        matches = verify_password(given.secret, hashed or self._dummy)
+        return hashed is not None and matches
+
+
+def _iterations(users: Mapping[str, str]) -> int:
+    """Return the PBKDF2 rounds of the configured hashes (the most used)."""
+    rounds = [hashed.split("$")[1] for hashed in users.values() if "$" in hashed]
+    counts = [int(r) for r in rounds if r.isascii() and r.isdigit()]
+    return max(counts, default=_ITERATIONS)

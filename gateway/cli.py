@@ -6,6 +6,7 @@ import argparse
 import getpass
 import logging
 import sys
+from importlib import metadata
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -57,18 +58,63 @@ class GatewayServer(ConfiguredApplication):
 
 def gunicorn_options(config: Config) -> dict[str, Any]:
     """Return gunicorn settings for ``config``'s ``[server]`` table."""
+    from gateway import serving
+
     options: dict[str, Any] = {
         "bind": [config.bind],
         "workers": config.workers,
+        # Threads, never sync workers: a request waiting on a slow cloud or
+        # a slow client holds one thread, not a whole process.
+        "worker_class": serving.worker_class(config.request_read_timeout),
+        "threads": config.threads,
         "timeout": config.timeout,
         "proc_name": "cimi-gateway",
+        "loglevel": config.log_level,
+        "logger_class": serving.AccessLogger,
+        "access_log_format": serving.ACCESS_LOG_FORMAT,
+        "accesslog": "-" if config.access_log else None,
+        "when_ready": announcer(config),
         # NOTE(gw): gunicorn 27's control socket sits at one fixed path per
         # user, so a second gateway on the same machine would take it over.
         "control_socket_disable": True,
     }
-    if config.threads > 1:
-        options.update(worker_class="gthread", threads=config.threads)
     return options
+
+
+def version() -> str:
+    """Return the installed version of cimi-gateway."""
+    try:
+        return metadata.version("cimi-gateway")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def startup_lines(config: Config, urls: list[str]) -> list[str]:
+    """Return what the gateway says when it starts: where, what, how to log in."""
+    base = config.public_url or (urls[0] if urls else f"http://{config.bind}")
+    lines = [
+        f"cimi-gateway {version()} listening on {', '.join(urls) or config.bind} "
+        f"({config.workers} workers x {config.threads} threads)"
+    ]
+    for entry in config.providers:
+        line = f"  {entry.name} ({entry.driver}) at {base}{entry.mount}/cloudEntryPoint"
+        if entry.driver == "mock" and config.auth_mode == "passthrough":
+            line += " - demo credentials: mockuser / mockpassword"
+        lines.append(line)
+    if config.auth_mode == "static":
+        lines.append("  clients log in as the users of [auth.users]")
+    return lines
+
+
+def announcer(config: Config) -> Any:
+    """Return gunicorn's ``when_ready`` hook, printing ``startup_lines``."""
+
+    def when_ready(server: Any) -> None:
+        urls = [str(listener) for listener in getattr(server, "LISTENERS", [])]
+        for line in startup_lines(config, urls):
+            server.log.info("%s", line)
+
+    return when_ready
 
 
 def check_store(config: Config) -> None:
@@ -84,11 +130,13 @@ def check_store(config: Config) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    config = gateway_config.load(args.config)
-    if args.bind:
-        config = gateway_config.replace_server(config, bind=args.bind)
-    if args.workers:
-        config = gateway_config.replace_server(config, workers=args.workers)
+    config = gateway_config.replace_server(
+        gateway_config.load(args.config),
+        bind=args.bind,
+        workers=args.workers,
+        threads=args.threads,
+        log_level=args.log_level,
+    )
     check_store(config)
     GatewayServer(config, gunicorn_options(config)).run()
     return 0
@@ -111,6 +159,7 @@ def parser() -> argparse.ArgumentParser:
         prog="cimi-gateway",
         description="A DMTF CIMI 1.0.1 API in front of real clouds.",
     )
+    top.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = top.add_subparsers(dest="command", required=True)
     run = commands.add_parser("serve", help="serve the API under gunicorn")
     run.add_argument(
@@ -119,6 +168,16 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--bind", help="HOST:PORT to listen on (default 127.0.0.1:8000)")
     run.add_argument("--workers", type=int, help="worker processes (default 2)")
+    run.add_argument(
+        "--threads",
+        type=int,
+        help=f"threads per worker (default {gateway_config.DEFAULT_THREADS})",
+    )
+    run.add_argument(
+        "--log-level",
+        choices=gateway_config.LOG_LEVELS,
+        help="what gunicorn and the gateway log (default info)",
+    )
     run.set_defaults(handler=serve)
     hasher = commands.add_parser(
         "hash-password", help="print a hash for [auth.users] (reads the password)"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from providers.base import Setting
 from providers.registry import DRIVERS
@@ -24,6 +25,21 @@ _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _BIND = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 _MOUNT = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
 AUTH_MODES = ("passthrough", "static")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+#: threads per worker: each holds one request while its cloud answers, so
+#: a slow cloud or a slow client never stalls the others (see README).
+DEFAULT_THREADS = 16
+_SERVER_KEYS = {
+    "bind",
+    "workers",
+    "threads",
+    "timeout",
+    "max_body_bytes",
+    "request_read_timeout",
+    "public_url",
+    "access_log",
+    "log_level",
+}
 
 
 class ConfigError(Exception):
@@ -48,11 +64,19 @@ class Config:
     store_url: str
     auth_mode: str = "passthrough"
     users: Mapping[str, str] = field(default_factory=dict)
+    #: how long a verdict on a client's credentials is kept.
+    auth_cache_seconds: int = 60
     bind: str = "127.0.0.1:8000"
     workers: int = 2
-    threads: int = 1
+    threads: int = DEFAULT_THREADS
     timeout: int = 60
     max_body_bytes: int = 1024 * 1024
+    #: seconds a client has to send a request's head and body.
+    request_read_timeout: int = 10
+    #: the scheme and host clients reach the gateway at, when fixed.
+    public_url: str | None = None
+    access_log: bool = True
+    log_level: str = "info"
     job_retention: int = 24 * 3600
     source: str = ""
 
@@ -89,12 +113,15 @@ def parse(text: str, *, source: str = "<string>") -> Config:
     _only(raw, "", {"server", "store", "auth", "jobs", "providers"})
 
     server = _table(raw, "server")
-    _only(
-        server, "server.", {"bind", "workers", "threads", "timeout", "max_body_bytes"}
-    )
+    _only(server, "server.", _SERVER_KEYS)
     bind = _get(server, "server.bind", str, "127.0.0.1:8000")
     if not _BIND.match(bind):
         raise ConfigError(f"server.bind: '{bind}' is not HOST:PORT")
+    public_url = _get(server, "server.public_url", str, None)
+    if public_url is not None:
+        public_url = normal_public_url(public_url, "server.public_url")
+    log_level = _get(server, "server.log_level", str, "info")
+    check_log_level(log_level, "server.log_level")
 
     store = _table(raw, "store")
     _only(store, "store.", {"path", "url"})
@@ -106,8 +133,11 @@ def parse(text: str, *, source: str = "<string>") -> Config:
         store_url = url_for_path(_get(store, "store.path", str, "cimi-gateway.sqlite3"))
 
     auth = _table(raw, "auth")
-    _only(auth, "auth.", {"mode", "users"})
+    _only(auth, "auth.", {"mode", "users", "cache_seconds"})
     mode = _get(auth, "auth.mode", str, "passthrough")
+    auth_cache = _get(auth, "auth.cache_seconds", int, 60)
+    if isinstance(auth_cache, bool) or auth_cache < 0:
+        raise ConfigError("auth.cache_seconds: expected seconds, 0 or more")
     if mode not in AUTH_MODES:
         raise ConfigError(f"auth.mode: '{mode}' is not one of {', '.join(AUTH_MODES)}")
     users = _table(auth, "users", "auth.")
@@ -139,13 +169,46 @@ def parse(text: str, *, source: str = "<string>") -> Config:
         store_url=store_url,
         auth_mode=mode,
         users=dict(users),
+        auth_cache_seconds=auth_cache,
         bind=bind,
         workers=_positive(server, "workers", 2),
-        threads=_positive(server, "threads", 1),
+        threads=_positive(server, "threads", DEFAULT_THREADS),
         timeout=_positive(server, "timeout", 60),
         max_body_bytes=_positive(server, "max_body_bytes", 1024 * 1024),
+        request_read_timeout=_positive(server, "request_read_timeout", 10),
+        public_url=public_url,
+        access_log=_get(server, "server.access_log", bool, True),
+        log_level=log_level,
         source=source,
     )
+
+
+def normal_public_url(value: str, key: str) -> str:
+    """Return ``scheme://host[:port]`` of a public URL, lower-cased.
+
+    Raises:
+        ConfigError: when ``value`` is not an http(s) URL of a host alone.
+    """
+    try:
+        url = urlsplit(value.strip())
+        port = url.port
+    except ValueError as ex:
+        raise ConfigError(f"{key}: '{value}' is not a URL ({ex})") from ex
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(f"{key}: '{value}' is not an http(s) URL")
+    if url.path not in ("", "/") or url.query or url.fragment or url.username:
+        raise ConfigError(
+            f"{key}: give the scheme and host only, such as 'https://cimi.example.com'"
+        )
+    host = url.hostname if ":" not in url.hostname else f"[{url.hostname}]"
+    return f"{url.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def check_log_level(value: str, key: str) -> str:
+    """Return ``value`` if it is a log level gunicorn knows."""
+    if value.lower() not in LOG_LEVELS:
+        raise ConfigError(f"{key}: '{value}' is not one of {', '.join(LOG_LEVELS)}")
+    return value.lower()
 
 
 def _providers(raw: Mapping) -> tuple[ProviderConfig, ...]:
@@ -169,6 +232,8 @@ def _providers(raw: Mapping) -> tuple[ProviderConfig, ...]:
             raise ConfigError(f"{key}.mount: expected a URL prefix such as '/cimi'")
         if mount in mounts:
             raise ConfigError(f"{key}.mount: '{mount}' is used by another provider")
+        if mount == "/healthz" or mount.startswith("/healthz/"):
+            raise ConfigError(f"{key}.mount: /healthz is the gateway's health check")
         mounts.add(mount)
         spec: dict[str, Setting] = provider_class(driver).SETTINGS
         _only(table, f"{key}.", {"driver", "mount", *spec})
@@ -187,6 +252,11 @@ def _providers(raw: Mapping) -> tuple[ProviderConfig, ...]:
                 and (setting.type is not bool)
             ):
                 raise ConfigError(f"{setting_key}: expected {_type_name(setting.type)}")
+            if setting.check is not None:
+                try:
+                    setting.check(value)
+                except ValueError as ex:
+                    raise ConfigError(f"{setting_key}: {ex}") from ex
             settings[setting_name] = value
         result.append(ProviderConfig(name, driver, mount, settings))
     return tuple(result)
@@ -247,17 +317,29 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
 
 
 def replace_server(
-    config: Config, *, bind: str | None = None, workers: int | None = None
+    config: Config,
+    *,
+    bind: str | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+    log_level: str | None = None,
 ) -> Config:
     """Return ``config`` with command-line overrides of ``[server]``, checked."""
     import dataclasses
 
     if bind is not None and not _BIND.match(bind):
         raise ConfigError(f"--bind: '{bind}' is not HOST:PORT")
-    if workers is not None and workers < 1:
-        raise ConfigError("--workers: expected a positive integer")
+    for flag, number in (("--workers", workers), ("--threads", threads)):
+        if number is not None and number < 1:
+            raise ConfigError(f"{flag}: expected a positive integer, not {number}")
+    if log_level is not None:
+        log_level = check_log_level(log_level, "--log-level")
+    overrides = {
+        "bind": bind,
+        "workers": workers,
+        "threads": threads,
+        "log_level": log_level,
+    }
     return dataclasses.replace(
-        config,
-        bind=bind if bind is not None else config.bind,
-        workers=workers if workers is not None else config.workers,
+        config, **{key: value for key, value in overrides.items() if value is not None}
     )

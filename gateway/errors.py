@@ -47,7 +47,23 @@ def render_error(
 def handle_cimi_error(
     req: falcon.Request, resp: falcon.Response, ex: CimiError, params: Any
 ) -> None:
-    """Answer a ``CimiError`` raised anywhere below the app."""
+    """Answer a ``CimiError`` raised anywhere below the app.
+
+    A failure of the gateway's side (5xx: the cloud failed, or did not answer)
+    is logged with its cause, for the operator; the client's own mistakes are
+    in the access log already.
+    """
+    if ex.status >= 500:
+        cause = ex.__cause__
+        log.warning(
+            "%s %s -> %d: %s%s request_id=%s",
+            req.method,
+            req.path,
+            ex.status,
+            ex.message,
+            f" (cause: {type(cause).__name__})" if cause is not None else "",
+            getattr(req.context, "request_id", "-"),
+        )
     render_error(req, resp, ex.status, ex.title, ex.message)
 
 
@@ -55,7 +71,12 @@ def handle_unexpected(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
 ) -> None:
     """Answer any exception nobody expected: log it, tell the client little."""
-    log.exception("unexpected error on %s %s", req.method, req.relative_uri)
+    log.exception(
+        "unexpected error on %s %s request_id=%s",
+        req.method,
+        req.path,
+        getattr(req.context, "request_id", "-"),
+    )
     render_error(
         req, resp, 500, "Internal Server Error", "an unexpected error occurred"
     )

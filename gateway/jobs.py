@@ -20,7 +20,7 @@ from gateway.cimi.errors import Unauthorized
 from gateway.store import Store
 
 JOB = "job"
-RUNNING, SUCCESS, FAILED = "RUNNING", "SUCCESS", "FAILED"
+RUNNING, SUCCESS, FAILED, CANCELLED = "RUNNING", "SUCCESS", "FAILED", "CANCELLED"
 #: the expected end of a deletion: the target is gone.
 GONE = "GONE"
 
@@ -103,6 +103,22 @@ class Jobs:
             if self._judge(job, state):
                 # Only over the job as read: a settled job is never re-judged.
                 self.store.replace(namespace, JOB, job["id"], job, expected=seen)
+
+    def cancel(self, namespace: str, target: tuple[str, str], message: str) -> None:
+        """Settle ``target``'s running jobs as CANCELLED: it is being deleted.
+
+        An image deleted while its capture runs was not a failed capture; a
+        stop overtaken by a delete did not fail either.
+        """
+        for job in self.store.list(namespace, JOB):
+            if job["status"] != RUNNING or job["target"] != list(target):
+                continue
+            if job["expect"] == GONE:
+                continue  # an earlier delete is not overtaken, it is repeated
+            seen = dict(job)
+            self._settle(job, CANCELLED, message, 0)
+            # Only over the job as read: one that settled meanwhile stays so.
+            self.store.replace(namespace, JOB, job["id"], job, expected=seen)
 
     def get(self, namespace: str, job_id: str, lookup: Lookup) -> dict | None:
         """Return one job, brought up to date with its target; None if unknown."""

@@ -62,7 +62,13 @@ class _CimiHandler(BaseHandler):
     ) -> Any:
         # NOTE(gw): the middleware refuses a large Content-Length up front; a
         # chunked body is caught here, by reading one byte past the limit.
-        body = stream.read(self.max_body_bytes + 1)
+        try:
+            body = stream.read(self.max_body_bytes + 1)
+        except Exception as ex:
+            # NOTE(gw): what the server raises for a body it cannot read
+            # (gunicorn: ChunkMissingTerminator, InvalidChunkSize, NoMoreData)
+            # is the client's malformed or cut-short body, whatever its class.
+            raise BadRequest("the request body is malformed or cut short") from ex
         if len(body) > self.max_body_bytes:
             raise PayloadTooLarge(f"the body exceeds {self.max_body_bytes} bytes")
         if not body.strip():

@@ -6,13 +6,16 @@ import hashlib
 import re
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import falcon
 
 from gateway.auth import Authenticator
+from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import PayloadTooLarge
 from gateway.cimi.errors import Unauthorized
 from gateway.cimi.schema import SPEC_VERSION
@@ -22,13 +25,26 @@ from providers.base import Provider
 _SLASHES = re.compile(r"/{2,}")
 
 
+# RFC 3986's host (a name, IPv4, or [IPv6]) and an optional port: what a
+# Host header must be before it goes into every href we write.
+_HOST = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+# A client's own request id is kept when it is this tame.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+REQUEST_ID_HEADER = "X-Request-Id"
+#: paths answered without credentials and whatever the Host (health checks).
+OPEN_PATHS = frozenset({"/healthz"})
+
+
 class CimiMiddleware:
-    """Pick the media type, refuse large bodies, authenticate, stamp headers.
+    """Name the request, check its Host, pick the media type, refuse large
+    bodies, authenticate, stamp headers.
 
     Args:
         authenticator: checks the credentials of requests under a mount.
         mounts: URL prefix to the provider mounted there.
         max_body_bytes: the largest body accepted.
+        public_url: ``scheme://host[:port]`` every href is written with;
+            requests naming another host are refused. None: the request's.
     """
 
     def __init__(
@@ -36,14 +52,23 @@ class CimiMiddleware:
         authenticator: Authenticator,
         mounts: Mapping[str, Provider],
         max_body_bytes: int,
+        public_url: str | None = None,
     ) -> None:
         self.authenticator = authenticator
         # Longest prefix first, so /cimi/ec2 is not taken for /cimi.
         self.mounts = sorted(mounts.items(), key=lambda item: -len(item[0]))
         self.max_body_bytes = max_body_bytes
+        self.public_url = public_url
+        self.public_hosts = _hosts_of(public_url) if public_url else frozenset()
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        given_id = req.get_header(REQUEST_ID_HEADER) or ""
+        req.context.request_id = (
+            given_id if _REQUEST_ID.fullmatch(given_id) else uuid.uuid4().hex
+        )
         req.context.media_type = resp.content_type = negotiate(req)
+        if req.path not in OPEN_PATHS:
+            req.context.origin = self._origin(req)
         length = req.content_length
         if length is not None and length > self.max_body_bytes:
             raise PayloadTooLarge(f"the body exceeds {self.max_body_bytes} bytes")
@@ -56,7 +81,10 @@ class CimiMiddleware:
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict
     ) -> None:
-        # Fail closed: whatever path reached a responder, it has credentials.
+        # Fail closed: whatever path reached a responder, it has credentials,
+        # unless the responder says it serves anyone (the health check).
+        if not getattr(resource, "needs_credentials", True):
+            return
         if resource is not None and not hasattr(req.context, "credentials"):
             raise Unauthorized("credentials are required (HTTP Basic)")
 
@@ -68,13 +96,33 @@ class CimiMiddleware:
         req_succeeded: bool,
     ) -> None:
         resp.set_header("CIMI-Specification-Version", SPEC_VERSION)
+        request_id = getattr(req.context, "request_id", None)
+        if request_id:
+            resp.set_header(REQUEST_ID_HEADER, request_id)
         if not req_succeeded:
             return
-        if resp.status_code in (200, 201):
-            body = resp.render_body()
-            if body:
-                resp.etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
-                resp.cache_control = ("max-age=0", "private", "must-revalidate")
+        body = resp.render_body()
+        if not body and req.method != "HEAD":
+            # Nothing to describe (a DELETE's 200): no Content-Type either.
+            resp.content_type = None
+        elif resp.status_code in (200, 201) and body:
+            resp.etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
+            resp.cache_control = ("max-age=0", "private", "must-revalidate")
+
+    def _origin(self, req: falcon.Request) -> str:
+        """Return the scheme and host every href of this answer starts with.
+
+        Raises:
+            BadRequest: for a Host that is no host, or not the public one.
+        """
+        host = req.get_header("Host")
+        if host is not None and not _HOST.fullmatch(host):
+            raise BadRequest(f"Host: '{host[:80]}' is not a host name and port")
+        if self.public_url is None:
+            return req.prefix
+        if host is not None and host.lower() not in self.public_hosts:
+            raise BadRequest(f"Host: this gateway answers as {self.public_url} only")
+        return self.public_url + req.root_path
 
     def _provider_for(self, path: str) -> Provider | None:
         # The router reads //cimi//machines as /cimi/machines: so must we.
@@ -83,6 +131,17 @@ class CimiMiddleware:
             if path == mount or path.startswith(mount + "/"):
                 return provider
         return None
+
+
+def _hosts_of(public_url: str) -> frozenset[str]:
+    """Return the Host headers that name ``public_url`` (with its port or not)."""
+    url = urlsplit(public_url)
+    netloc = url.netloc.lower()
+    default = {"http": 80, "https": 443}[url.scheme]
+    host = netloc.rsplit(":", 1)[0] if url.port else netloc
+    if url.port in (None, default):
+        return frozenset({host, f"{host}:{default}"})
+    return frozenset({netloc})
 
 
 class RenderedCache:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -85,12 +86,17 @@ class Credentials:
 
 @dataclass(frozen=True)
 class Setting:
-    """One key a provider reads from its ``[providers.NAME]`` config table."""
+    """One key a provider reads from its ``[providers.NAME]`` config table.
+
+    ``check`` raises ``ValueError`` (its message says why) for a value of the
+    right type that still cannot work, so start-up stops on it.
+    """
 
     type: type | tuple[type, ...]
     required: bool = False
     default: Any = None
     help: str = ""
+    check: Callable[[Any], None] | None = None
 
 
 def effective_action(action: str, state: str) -> str:

@@ -24,6 +24,7 @@ from libcloud.common.types import LibcloudError
 from libcloud.compute.base import Node
 from libcloud.compute.base import NodeImage
 from libcloud.compute.base import NodeSize
+from libcloud.compute.drivers.ec2 import VALID_EC2_REGIONS
 
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import CimiError
@@ -42,6 +43,7 @@ from providers.ec2_sizes import instance_types
 from providers.ec2_sizes import region_sizes
 from providers.ec2_sizes import to_machine_configuration
 from providers.libcloud_provider import LibcloudProvider
+from providers.libcloud_provider import cloud_text
 
 log = logging.getLogger("gateway.ec2")
 
@@ -111,13 +113,30 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _error_text(ex: Exception) -> str | None:
-    # ProviderError's str() is a repr with quotes; its value is the plain text.
-    if isinstance(ex, LibcloudError):
-        return str(ex.value)
-    if isinstance(ex, BaseHTTPError):
-        return str(ex.message)
-    return None
+def check_endpoint(value: str) -> None:
+    """Refuse an ``endpoint`` that is not an http(s) URL of a host."""
+    try:
+        url = urlsplit(value)
+        url.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as ex:
+        raise ValueError(f"'{value}' is not a URL ({ex})") from ex
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(
+            f"'{value}' is not an http(s) URL, such as http://127.0.0.1:5000"
+        )
+
+
+def check_region(value: str) -> None:
+    """Refuse a region libcloud's EC2 driver does not know (it would fail)."""
+    if value not in VALID_EC2_REGIONS:
+        raise ValueError(
+            f"'{value}' is not an EC2 region libcloud knows (e.g. us-east-1)"
+        )
+
+
+def check_positive(value: float) -> None:
+    if value <= 0:
+        raise ValueError("expected a positive number of seconds")
 
 
 def decode_user_data(text: str) -> bytes:
@@ -160,11 +179,17 @@ class EC2Provider(LibcloudProvider):
 
     kind = "ec2"
     SETTINGS = {
-        "region": Setting(str, required=True, help="the EC2 region, e.g. us-east-1"),
+        "region": Setting(
+            str,
+            required=True,
+            help="the EC2 region, e.g. us-east-1",
+            check=check_region,
+        ),
         "endpoint": Setting(
             str,
             help="URL of an EC2-compatible API (e.g. http://127.0.0.1:5000); "
             "unset for Amazon's own endpoint of the region",
+            check=check_endpoint,
         ),
         "key": Setting(str, help="access key id, for static auth"),
         "secret": Setting(str, help="secret access key, for static auth"),
@@ -174,7 +199,10 @@ class EC2Provider(LibcloudProvider):
             help="owners whose AMIs are listed: self, amazon, or account ids",
         ),
         "timeout": Setting(
-            (int, float), default=30, help="seconds to wait for each EC2 answer"
+            (int, float),
+            default=30,
+            help="seconds one EC2 call may take in all (connect and read)",
+            check=check_positive,
         ),
     }
 
@@ -192,9 +220,7 @@ class EC2Provider(LibcloudProvider):
         where: dict[str, Any] = {}
         endpoint = self.setting("endpoint")
         if endpoint:
-            url = urlsplit(endpoint)
-            if url.scheme not in ("http", "https") or not url.hostname:
-                raise ValueError(f"ec2 endpoint is not an http(s) URL: {endpoint}")
+            url = urlsplit(endpoint)  # checked when the config was read
             secure = url.scheme == "https"
             where = {
                 "host": url.hostname,
@@ -210,9 +236,14 @@ class EC2Provider(LibcloudProvider):
             **where,
         )
 
+    def call_timeout(self) -> float:
+        return self.setting("timeout")
+
     def translate(self, ex: Exception) -> CimiError | None:
-        text = _error_text(ex)
-        match = _ERROR_CODE.match(text or "")
+        if not isinstance(ex, LibcloudError | BaseHTTPError):
+            return None
+        text = cloud_text(ex)
+        match = _ERROR_CODE.match(text)
         if not match:
             return None
         code = match.group(1)
@@ -223,9 +254,10 @@ class EC2Provider(LibcloudProvider):
         culprit = CULPRITS.get(family)
         return error(f"{culprit}: {text}" if culprit else text)
 
-    def check_credentials(self, creds: Credentials) -> None:
-        # EC2 checks the signature of every call; a wrong key fails there.
-        return None
+    def verify(self, driver: GatewayEC2NodeDriver) -> None:
+        # One small signed call: a wrong key or secret fails it (AuthFailure),
+        # a key without the right to it (UnauthorizedOperation) passes.
+        driver.ex_describe_region(self.setting("region"))
 
     def entry_point(self, creds: Credentials) -> dict:
         return {

@@ -7,20 +7,33 @@ Every fix is harmless against Amazon itself:
 - tag calls number their lists from 1, as the EC2 query API documents
   (libcloud's ``ResourceId.0``/``Tag.0.*`` make moto answer
   ``MissingParameter: resourceIdSet``);
-- ``stop_node`` can ask for a forced stop, which libcloud's cannot.
+- ``stop_node`` can ask for a forced stop, which libcloud's cannot;
+- lists follow ``nextToken`` to the last page (libcloud reads the first);
+- an answer that is not EC2's XML (an HTML page from a proxy, a body cut
+  short, text a tag made unparsable) is an error, never an empty list;
+- every request is bounded by the call's deadline (``providers/deadline.py``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
 
+from libcloud.common.types import LibcloudError
+from libcloud.common.types import MalformedResponseError
 from libcloud.compute.base import Node
+from libcloud.compute.base import NodeImage
 from libcloud.compute.drivers.ec2 import NAMESPACE
 from libcloud.compute.drivers.ec2 import EC2Connection
 from libcloud.compute.drivers.ec2 import EC2NodeDriver
 from libcloud.compute.drivers.ec2 import EC2Response
+from libcloud.utils.py3 import ET
+from libcloud.utils.xml import findall
+from libcloud.utils.xml import findtext
+
+from providers.deadline import DeadlineConnection
 
 _EC2_XMLNS = re.compile(r'xmlns="http://ec2\.amazonaws\.com/doc/[^"]*"')
 _LIBCLOUD_XMLNS = f'xmlns="{NAMESPACE}"'
@@ -30,13 +43,25 @@ class AnyNamespaceEC2Response(EC2Response):
     """Parse EC2 answers whichever API version their namespace names.
 
     libcloud looks elements up in its own API version's namespace, so an
-    answer in another one parses as empty lists, silently.
+    answer in another one parses as empty lists, silently. So would an
+    answer that is not EC2's at all: that is refused.
     """
 
     def parse_body(self) -> Any:
-        if isinstance(self.body, str):
-            self.body = _EC2_XMLNS.sub(_LIBCLOUD_XMLNS, self.body, count=1)
-        return super().parse_body()
+        body = self.body if isinstance(self.body, str) else ""
+        self.body = _EC2_XMLNS.sub(_LIBCLOUD_XMLNS, body, count=1)
+        try:
+            root = ET.fromstring(self.body)
+        except ET.ParseError as ex:
+            raise self._unreadable(f"not well-formed XML ({ex})") from None
+        if not root.tag.startswith(f"{{{NAMESPACE}}}"):
+            kind = self.headers.get("content-type", "no content type")
+            raise self._unreadable(f"not an EC2 answer: <{root.tag[:60]}>, {kind}")
+        return root
+
+    def _unreadable(self, why: str) -> MalformedResponseError:
+        # NOTE: only the start of the body: this text reaches the client.
+        return MalformedResponseError(why, body=self.body[:200], driver=None)
 
     def parse_error(self) -> Any:
         # libcloud reads ``Errors/Error`` without a namespace, as real AWS
@@ -49,6 +74,7 @@ class AnyNamespaceEC2Response(EC2Response):
 
 class AnyNamespaceEC2Connection(EC2Connection):
     responseCls = AnyNamespaceEC2Response
+    conn_class = DeadlineConnection
 
 
 class GatewayEC2NodeDriver(EC2NodeDriver):
@@ -59,6 +85,79 @@ class GatewayEC2NodeDriver(EC2NodeDriver):
     """
 
     connectionCls = AnyNamespaceEC2Connection
+    #: DescribeInstances' MaxResults (EC2 takes 5 to 1000).
+    page_size: int = 1000
+    #: the most pages one list follows before it gives up.
+    max_pages: int = 1000
+
+    def pages(self, params: Mapping[str, str]) -> Iterator[Any]:
+        """Yield each page of a Describe call's answer, following nextToken."""
+        token, seen = None, set()
+        for _ in range(self.max_pages):
+            page = dict(params, NextToken=token) if token else dict(params)
+            answer = self.connection.request(self.path, params=page).object
+            yield answer
+            token = findtext(element=answer, xpath="nextToken", namespace=NAMESPACE)
+            if not token:
+                return
+            if token in seen:
+                raise LibcloudError(f"EC2 repeats the page token {token[:40]}")
+            seen.add(token)
+        raise LibcloudError(f"EC2 answered more than {self.max_pages} pages")
+
+    def list_nodes(
+        self,
+        ex_node_ids: list[str] | None = None,
+        ex_filters: Mapping[str, Any] | None = None,
+    ) -> list[Node]:
+        """Return every instance, over as many pages as EC2 answers in.
+
+        NOTE: unlike libcloud's, no DescribeAddresses follows: the gateway
+        does not map public IPs yet, and it would cost a round trip.
+        """
+        params = {"Action": "DescribeInstances"}
+        if ex_node_ids:
+            # EC2 refuses MaxResults beside InstanceId; it still pages.
+            params.update(self._pathlist("InstanceId", ex_node_ids))
+        else:
+            params["MaxResults"] = str(self.page_size)
+        if ex_filters:
+            params.update(self._build_filters(ex_filters))
+        nodes: list[Node] = []
+        for answer in self.pages(params):
+            for reservation in findall(
+                element=answer, xpath="reservationSet/item", namespace=NAMESPACE
+            ):
+                nodes += self._to_nodes(reservation, "instancesSet/item")
+        return nodes
+
+    def list_images(
+        self,
+        location: Any = None,
+        ex_image_ids: list[str] | None = None,
+        ex_owner: str | None = None,
+        ex_executableby: str | None = None,
+        ex_filters: Mapping[str, Any] | None = None,
+    ) -> list[NodeImage]:
+        """Return the images asked for, over as many pages as EC2 answers in."""
+        params = {"Action": "DescribeImages"}
+        if ex_owner:
+            params["Owner.1"] = ex_owner
+        if ex_executableby:
+            params["ExecutableBy.1"] = ex_executableby
+        if ex_image_ids:
+            params.update(self._pathlist("ImageId", ex_image_ids))
+        if ex_filters:
+            params.update(self._build_filters(ex_filters))
+        images: list[NodeImage] = []
+        for answer in self.pages(params):
+            images += self._to_images(answer)
+        return images
+
+    def ex_describe_region(self, region: str) -> None:
+        """Ask EC2 about one region: the cheapest signed call there is."""
+        params = {"Action": "DescribeRegions", "RegionName.1": region}
+        self.connection.request(self.path, params=params)
 
     def ex_create_tags(self, resource: Any, tags: Mapping[str, str]) -> bool:
         """Create or overwrite ``tags`` on ``resource``."""

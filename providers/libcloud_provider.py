@@ -23,13 +23,16 @@ import requests
 from libcloud.common.exceptions import BaseHTTPError
 from libcloud.common.types import InvalidCredsError
 from libcloud.common.types import LibcloudError
+from libcloud.common.types import MalformedResponseError
 from libcloud.compute.base import Node
 from libcloud.compute.base import NodeDriver
 from libcloud.compute.base import NodeImage
 from libcloud.compute.base import NodeSize
 
+from gateway.cimi.codec import bounded
 from gateway.cimi.errors import CimiError
 from gateway.cimi.errors import Conflict
+from gateway.cimi.errors import Forbidden
 from gateway.cimi.errors import NotFound
 from gateway.cimi.errors import ProviderFailed
 from gateway.cimi.errors import ProviderTimeout
@@ -44,6 +47,7 @@ from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import Provider
 from providers.base import effective_action
+from providers.deadline import deadline
 
 
 class LibcloudProvider(Provider):
@@ -77,6 +81,16 @@ class LibcloudProvider(Provider):
     def translate(self, ex: Exception) -> CimiError | None:
         """Map a cloud-specific failure to our error; None when unknown."""
         return None
+
+    def call_timeout(self) -> float | None:
+        """Return the seconds one provider call may take in all, or None."""
+        return None
+
+    def verify(self, driver: NodeDriver) -> None:
+        """Make the cheapest call that proves the driver's credentials good.
+
+        The default asks nothing: building the driver judged them.
+        """
 
     # -- how each cloud finds things; the defaults are libcloud's own ---------
 
@@ -134,6 +148,15 @@ class LibcloudProvider(Provider):
         driver.destroy_node(node)
 
     # -- the Provider contract, the same for every libcloud cloud -------------
+
+    def check_credentials(self, creds: Credentials) -> None:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            try:
+                self.verify(driver)
+            except Forbidden:
+                # Known credentials without the right to that call: good.
+                return
 
     def list_machine_images(self, creds: Credentials) -> list[dict]:
         driver = self.driver(creds)
@@ -264,19 +287,44 @@ class LibcloudProvider(Provider):
 
     @contextlib.contextmanager
     def calling(self, creds: Credentials) -> Iterator[None]:
-        """Turn any failure of the cloud inside the block into a ``CimiError``.
+        """Run the block as one cloud call: bounded in time, errors mapped.
 
-        The message is the cloud's own, with the credentials blanked out.
+        The whole block has ``call_timeout()`` seconds (every HTTP request in
+        it shares them). Any failure becomes a ``CimiError`` whose message is
+        the cloud's own, bounded, with the credentials blanked out.
         """
-        try:
-            yield
-        except CimiError:
-            raise
-        except Exception as ex:
-            error = self.translate(ex) or _generic_error(ex)
-            error.message = _scrub(error.message, creds)
-            error.args = (error.message,)
-            raise error from ex
+        with deadline(self.call_timeout()) as bound:
+            try:
+                yield
+            except CimiError:
+                raise
+            except Exception as ex:
+                if bound is not None and bound.expired:
+                    error: CimiError = ProviderTimeout(
+                        f"the cloud did not answer within {bound.seconds:g} s"
+                    )
+                else:
+                    error = self.translate(ex) or _generic_error(ex)
+                error.message = bounded(_scrub(error.message, creds), MAX_CLOUD_TEXT)
+                error.args = (error.message,)
+                raise error from ex
+
+
+#: the most of a cloud's own words an error message repeats.
+MAX_CLOUD_TEXT = 500
+
+
+def cloud_text(ex: BaseException) -> str:
+    """Return what a libcloud failure says, without reprs or memory addresses.
+
+    ``LibcloudError.__str__`` is a repr naming the driver object (and, for a
+    malformed answer, the whole body); its ``value`` is the message.
+    """
+    if isinstance(ex, LibcloudError):
+        return str(ex.value)
+    if isinstance(ex, BaseHTTPError):
+        return str(ex.message)
+    return str(ex)
 
 
 def _generic_error(ex: Exception) -> CimiError:
@@ -286,8 +334,10 @@ def _generic_error(ex: Exception) -> CimiError:
         return ProviderTimeout("the cloud did not answer in time")
     if isinstance(ex, requests.ConnectionError | ConnectionError):
         return ProviderFailed("the cloud cannot be reached")
+    if isinstance(ex, MalformedResponseError):
+        return ProviderFailed(f"the cloud's answer cannot be read: {cloud_text(ex)}")
     if isinstance(ex, BaseHTTPError | LibcloudError):
-        return ProviderFailed(f"the cloud failed: {ex}")
+        return ProviderFailed(f"the cloud failed: {cloud_text(ex)}")
     return ProviderFailed(f"the cloud failed: {type(ex).__name__}: {ex}")
 
 

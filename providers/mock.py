@@ -69,9 +69,6 @@ class MockProvider(LibcloudProvider):
             clock=lambda: self.clock(),
         )
 
-    def check_credentials(self, creds: Credentials) -> None:
-        self.driver(creds)
-
     def entry_point(self, creds: Credentials) -> dict:
         return {
             "name": "mock",

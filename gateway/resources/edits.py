@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urljoin
 
 from gateway.cimi.errors import BadRequest
+from gateway.cimi.hrefs import absolute
 from gateway.cimi.schema import ResourceType
 from gateway.resources.links import Links
 
@@ -31,8 +31,11 @@ def check_read_only(
         if name == "id":
             return links.local_id(value, rtype) == links.local_id(current["id"], rtype)
         if name == "operation":
-            # Hrefs may come back relative to baseURI, as ids may.
-            given_ops = {(rel, urljoin(links.base_uri, href)) for rel, href in value}
+            # Hrefs may come back relative to baseURI, as ids may; one that
+            # is no URL at all cannot be any operation we wrote.
+            given_ops = {
+                (rel, absolute(href, base_uri=links.base_uri)) for rel, href in value
+            }
             return given_ops == set(current.get(name) or [])
         return value == current.get(name)
 

@@ -33,7 +33,9 @@ class Links:
 
     def __init__(self, req: falcon.Request, mount: str) -> None:
         self.req = req
-        self.base_uri = f"{req.prefix}{mount}/"
+        # The middleware checked the Host (or fixed the public URL) first.
+        origin = getattr(req.context, "origin", None) or req.prefix
+        self.base_uri = f"{origin}{mount}/"
 
     def collection(self, rtype: ResourceType) -> str:
         return f"{self.base_uri}{rtype.path}"

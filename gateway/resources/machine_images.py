@@ -76,7 +76,8 @@ class MachineImages:
         creds = req.context.credentials
         # What the image is now settles the capture job that made it.
         image = self.provider.get_machine_image(creds, id)
-        target = (MACHINE_IMAGE.path, id)
-        self.jobs.observe(self.provider.namespace(creds), target, image["state"])
+        target, namespace = (MACHINE_IMAGE.path, id), self.provider.namespace(creds)
+        self.jobs.observe(namespace, target, image["state"])
         self.provider.delete_machine_image(creds, id)
+        self.jobs.cancel(namespace, target, "the image was deleted before it was ready")
         resp.status = falcon.HTTP_200

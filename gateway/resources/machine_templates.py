@@ -26,6 +26,7 @@ from gateway.cimi.schema import ResourceType
 from gateway.media import read
 from gateway.resources.edits import check_read_only
 from gateway.resources.links import Links
+from gateway.resources.references import check_template
 from gateway.store import Store
 from providers.base import DELETE
 from providers.base import EDIT
@@ -116,6 +117,7 @@ class MachineTemplates:
         if missing:
             # As Deltacloud did: a template is good for nothing without them.
             raise BadRequest(f"{', '.join(missing)}: required in a machine template")
+        check_template(self.provider, links, req.context.credentials, template)
         now = datetime.now(UTC).replace(microsecond=0).isoformat()
         # A random id: templates made at once by several workers never clash.
         template.update(id=uuid.uuid4().hex[:12], created=now, updated=now)
@@ -137,7 +139,9 @@ class MachineTemplates:
         current = links.values(MACHINE_TEMPLATE, from_stored(links, template))
         check_read_only(links, MACHINE_TEMPLATE, given, current)
         # NOTE(gw): an edit replaces what it gives; what it leaves out stays.
-        edited = {**template, **to_stored(links, given)}
+        changes = to_stored(links, given)
+        check_template(self.provider, links, req.context.credentials, changes)
+        edited = {**template, **changes}
         edited["updated"] = datetime.now(UTC).replace(microsecond=0).isoformat()
         # Written only over the template as read: two edits at once never
         # merge silently; the later one is told to read again.

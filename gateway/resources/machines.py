@@ -14,7 +14,6 @@ from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import ACTION
 from gateway.cimi.schema import MACHINE
-from gateway.cimi.schema import MACHINE_CONFIGURATION
 from gateway.cimi.schema import MACHINE_CREATE
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import MACHINE_TEMPLATE
@@ -24,6 +23,7 @@ from gateway.jobs import GONE
 from gateway.jobs import Jobs
 from gateway.media import read
 from gateway.resources import machine_templates
+from gateway.resources import references
 from gateway.resources.edits import check_read_only
 from gateway.resources.jobs import answer_with_job
 from gateway.resources.jobs import failed_job
@@ -112,6 +112,7 @@ class Machines:
             machine = self.provider.get_machine(creds, id)
             self.jobs.observe(namespace, target, machine["state"])
             self.provider.delete_machine(creds, id)
+        self.jobs.cancel(namespace, target, "the machine was deleted meanwhile")
         job = self.jobs.record(namespace, action_uri("delete"), target, GONE)
         answer_with_job(resp, links, job)
 
@@ -175,8 +176,12 @@ class Machines:
         # What the body gives by value overrides the referenced template.
         merged = {**template, **machine_templates.to_stored(links, given)}
         return MachineSpec(
-            config_id=self._config_id(links, creds, merged.get("machineConfig")),
-            image_id=self._image_id(links, creds, merged.get("machineImage")),
+            config_id=references.config_id(
+                self.provider, links, creds, merged.get("machineConfig")
+            ),
+            image_id=references.image_id(
+                self.provider, links, creds, merged.get("machineImage")
+            ),
             name=values.get("name", merged.get("name", "")),
             description=values.get("description", merged.get("description", "")),
             properties=values.get("property", merged.get("property", {})),
@@ -184,36 +189,6 @@ class Machines:
             user_data=merged.get("userData", ""),
             initial_state=merged.get("initialState", "STARTED"),
         )
-
-    def _config_id(self, links: Links, creds: Credentials, ref: dict | None) -> str:
-        if ref is None:
-            raise BadRequest("machineTemplate.machineConfig: required")
-        if "id" in ref:
-            try:
-                return self.provider.get_machine_configuration(creds, ref["id"])["id"]
-            except NotFound as ex:
-                href = links.item(MACHINE_CONFIGURATION, ref["id"])
-                raise BadRequest(f"machineConfig: no such configuration {href}") from ex
-        # By value: the configuration with that cpu and memory.
-        wanted = (ref["value"].get("cpu"), ref["value"].get("memory"))
-        for config in self.provider.list_machine_configurations(creds):
-            if (config.get("cpu"), config.get("memory")) == wanted:
-                return config["id"]
-        cpu, memory = wanted
-        raise BadRequest(
-            f"machineConfig: no configuration has cpu {cpu} and memory {memory}"
-        )
-
-    def _image_id(self, links: Links, creds: Credentials, ref: dict | None) -> str:
-        if ref is None:
-            raise BadRequest("machineTemplate.machineImage: required")
-        if "id" not in ref:
-            raise BadRequest("machineImage: give the href of a machine image")
-        try:
-            return self.provider.get_machine_image(creds, ref["id"])["id"]
-        except NotFound as ex:
-            href = links.item(MACHINE_IMAGE, ref["id"])
-            raise BadRequest(f"machineImage: no such image {href}") from ex
 
     @staticmethod
     def _key_name(ref: dict | None) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from gateway.auth import hash_password
 from tests.e2e.gunicorn import Gateway
 from tests.e2e.gunicorn import free_port
 from tests.support.moto import FIXTURE_AMI
@@ -22,20 +23,29 @@ JSON = {"Accept": "application/json"}
 CAPTURE = f"{NS}/action/capture"
 
 
-def ec2_config(folder: Path, endpoint: str, *, timeout: int = 30) -> Path:
+def ec2_config(
+    folder: Path, endpoint: str, *, timeout: int = 30, static: bool = False
+) -> Path:
+    """Write an ec2 config; ``static``: gateway user KEY, cloud keys in the file."""
+    auth = ""
+    cloud_keys = ""
+    if static:
+        hashed = hash_password(SECRET, iterations=1000)
+        auth = f'[auth]\nmode = "static"\n[auth.users]\n{KEY} = "{hashed}"\n'
+        cloud_keys = f'key = "{KEY}"\nsecret = "{SECRET}"\n'
     path = folder / "ec2.toml"
     path.write_text(
         f"""
 [store]
 path = "{folder / "store.sqlite3"}"
-
+{auth}
 [providers.ec2]
 driver = "ec2"
 mount = "/cimi"
 region = "us-east-1"
 endpoint = "{endpoint}"
 timeout = {timeout}
-"""
+{cloud_keys}"""
     )
     return path
 
@@ -150,8 +160,10 @@ def test_cloud_unreachable_is_502(tmp_path, ec2_client):
 
 
 def test_failed_cloud_call_leaves_a_failed_job(tmp_path, ec2_client):
+    # Static auth: no cloud call judges the client, so the delete itself
+    # is what fails on the dead cloud.
     closed = f"http://127.0.0.1:{free_port()}"
-    gateway = Gateway(ec2_config(tmp_path, closed), workers=1).start()
+    gateway = Gateway(ec2_config(tmp_path, closed, static=True), workers=1).start()
     try:
         response = ec2_client.delete(f"{gateway.url}/cimi/machines/i-0123456789abcdef0")
         job = ec2_client.get(response.headers["CIMI-Job-URI"])

@@ -1,0 +1,185 @@
+"""How gunicorn serves the gateway: worker, error pages, access log.
+
+- ``worker_class`` is gunicorn's ``gthread`` worker with two changes. A
+  client's request (head and body) must arrive within a deadline, so a client
+  that trickles bytes holds a thread for that long at most, not for ever.
+  And what gunicorn refuses itself before the app sees it (a bad request
+  line, a URI or headers too long) is answered with a CIMI error document,
+  not gunicorn's HTML page.
+- ``AccessLogger`` never writes credentials, whatever the log format asks.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from typing import Any
+
+from gunicorn import glogging
+from gunicorn import util
+from gunicorn.http import errors as http_errors
+from gunicorn.workers.gthread import ThreadWorker
+
+from gateway.cimi import codec
+from gateway.cimi.schema import SPEC_VERSION
+
+#: gunicorn's access log line: who, what, status, bytes, time, request id.
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+
+# Refusals of gunicorn's own parser, most specific class first; any other
+# ParseException (and TLS garbage) is a plain 400.
+_REFUSALS: tuple[tuple[type[BaseException], int, str], ...] = (
+    (http_errors.InvalidResponseHeader, 500, "Internal Server Error"),
+    (http_errors.InvalidResponseHeaderName, 500, "Internal Server Error"),
+    (http_errors.ConfigurationProblem, 500, "Internal Server Error"),
+    (http_errors.LimitRequestLine, 414, "URI Too Long"),
+    (http_errors.LimitRequestHeaders, 431, "Request Header Fields Too Large"),
+    (http_errors.ForbiddenProxyRequest, 403, "Forbidden"),
+    (http_errors.ExpectationFailed, 417, "Expectation Failed"),
+    (http_errors.UnsupportedTransferCoding, 501, "Not Implemented"),
+    (http_errors.ParseException, 400, "Bad Request"),
+    (ssl.SSLError, 400, "Bad Request"),
+)
+
+
+def refusal(exc: BaseException) -> tuple[int, str]:
+    """Return the status and title gunicorn's error ``exc`` answers with."""
+    for kind, status, title in _REFUSALS:
+        if isinstance(exc, kind):
+            return status, title
+    return 500, "Internal Server Error"
+
+
+def error_response(status: int, title: str, message: str, url: str) -> bytes:
+    """Return a whole HTTP response carrying a CIMI error document (XML).
+
+    The request was not read far enough to know what it accepts: XML is what
+    CIMI answers without an ``Accept``.
+    """
+    body = codec.encode_error(status, title, message, url, codec.XML_MEDIA_TYPE)
+    head = (
+        f"HTTP/1.1 {status} {title}\r\n"
+        "Connection: close\r\n"
+        f"Content-Type: {codec.XML_MEDIA_TYPE}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"CIMI-Specification-Version: {SPEC_VERSION}\r\n"
+        "\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class DeadlineSocket(socket.socket):
+    """A client socket whose reads all end by one deadline.
+
+    ``deadline`` (a ``time.monotonic()`` value) is set when a request starts;
+    past it, a read answers as if the client had hung up, so gunicorn drops
+    a head that never ends and the app sees a body cut short (400).
+    """
+
+    deadline: float | None = None
+
+    @classmethod
+    def adopt(cls, sock: socket.socket) -> DeadlineSocket:
+        """Return ``sock`` as a ``DeadlineSocket`` (same connection)."""
+        timeout = sock.gettimeout()
+        adopted = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        adopted.settimeout(timeout)
+        return adopted
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        if self.deadline is None:
+            return super().recv(size, flags)
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            return b""
+        previous = self.gettimeout()
+        # NOTE(gw): a blocking socket waits at most until the deadline; a
+        # non-blocking one (gunicorn's poller) is left as it is.
+        if previous is None or previous > remaining:
+            self.settimeout(remaining)
+        try:
+            return super().recv(size, flags)
+        except TimeoutError:
+            return b""
+        finally:
+            self.settimeout(previous)
+
+
+class CimiThreadWorker(ThreadWorker):
+    """gunicorn's ``gthread`` worker, bounded in time, with CIMI error pages.
+
+    ``request_read_timeout`` is set by ``worker_class``.
+    """
+
+    request_read_timeout: float = 10.0
+
+    def accept(self, listener: socket.socket) -> None:
+        # NOTE(gw): the listener's accept() is wrapped, not copied: gunicorn's
+        # own accept then hands every new connection over as a DeadlineSocket.
+        super().accept(_AdoptingListener(listener))
+
+    def handle(self, conn: Any) -> Any:
+        if isinstance(conn.sock, DeadlineSocket):
+            conn.sock.deadline = time.monotonic() + self.request_read_timeout
+        try:
+            return super().handle(conn)
+        finally:
+            if isinstance(conn.sock, DeadlineSocket):
+                conn.sock.deadline = None
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException):
+        status, title = refusal(exc)
+        if status >= 500:
+            self.log.exception("Error handling request")
+        else:
+            ip = (addr or ("",))[0]
+            self.log.warning("Invalid request from ip=%s: %s", ip, exc)
+        url = getattr(req, "uri", "") or ""
+        message = str(exc) or title
+        try:
+            util.write_nonblock(client, error_response(status, title, message, url))
+        except Exception:
+            self.log.debug("Failed to send error message.")
+
+
+class _AdoptingListener:
+    """A listening socket whose ``accept`` returns ``DeadlineSocket``s."""
+
+    def __init__(self, listener: socket.socket) -> None:
+        self._listener = listener
+
+    def accept(self) -> tuple[DeadlineSocket, Any]:
+        sock, address = self._listener.accept()
+        return DeadlineSocket.adopt(sock), address
+
+    def getsockname(self) -> Any:
+        return self._listener.getsockname()
+
+
+def worker_class(request_read_timeout: float) -> type[CimiThreadWorker]:
+    """Return the worker class for gunicorn, with its read deadline set."""
+    return type(
+        "CimiThreadWorker",
+        (CimiThreadWorker,),
+        {"request_read_timeout": float(request_read_timeout)},
+    )
+
+
+class AccessLogger(glogging.Logger):
+    """gunicorn's logger, with credentials left out of every access line.
+
+    ``%(u)s`` is the Basic user, which in passthrough mode is the cloud's
+    access key id; request headers and environ entries that carry
+    credentials are dropped, so no format can print them.
+    """
+
+    _SECRET_ATOMS = ("authorization", "cookie")
+
+    def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms["u"] = "-"
+        for key in list(atoms):
+            if key.startswith("{") and any(s in key for s in self._SECRET_ATOMS):
+                del atoms[key]
+        return atoms
