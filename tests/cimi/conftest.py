@@ -1,7 +1,7 @@
 """Fixtures for the codec tests: the seed page's XML bodies and the DSP8009 schema.
 
-Both live in the ``shared`` directory beside the repository root, found from
-this file so a clone anywhere works as long as ``shared`` sits beside it.
+Both come from the project's reference files (``tests/support/shared.py``):
+without them, the tests asking for these fixtures skip and say why.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import re
 import pytest
 from lxml import etree
 
-from tests.support.shared import SEED_PAGE
 from tests.support.shared import load_schema
+from tests.support.shared import seed_page_text
 
 
 def _seed_bodies() -> dict[str, bytes]:
     """Return the XML bodies of the seed page's examples, keyed by their role."""
-    page = SEED_PAGE.read_text(encoding="utf-8")
+    page = seed_page_text()
     bodies = []
     for block in re.findall(r"<pre>(.*?)</pre>", page, flags=re.DOTALL):
         text = html.unescape(block)
