@@ -59,6 +59,9 @@ def create_app(
     )
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.default_media_type = None
+    # Every answer with a body names its type (the middleware negotiates
+    # it); one without, such as a DELETE's 200, names none.
+    app.resp_options.default_media_type = None
     handlers = media.handlers(config.max_body_bytes)
     app.req_options.media_handlers = handlers
     app.resp_options.media_handlers = handlers

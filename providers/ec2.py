@@ -114,7 +114,12 @@ def _aware(value: datetime | str | None) -> datetime | None:
 
 
 def check_endpoint(value: str) -> None:
-    """Refuse an ``endpoint`` that is not an http(s) URL of a host."""
+    """Refuse an ``endpoint`` that is not an http(s) URL of a host.
+
+    An empty one is no endpoint: Amazon's own for the region.
+    """
+    if not value:
+        return
     try:
         url = urlsplit(value)
         url.port  # noqa: B018 - raises ValueError for a bad port

@@ -9,6 +9,7 @@ from gateway.auth import hash_password
 from gateway.config import ConfigError
 
 MOCK = '[providers.mock]\ndriver = "mock"\nmount = "/cimi"\n'
+EC2 = '[providers.e]\ndriver = "ec2"\nmount = "/cimi"\nregion = "us-east-1"\n'
 
 
 def test_default_config_serves_mock_at_cimi():
@@ -105,6 +106,47 @@ def test_several_providers_side_by_side():
             MOCK + '[store]\npath = "${NOPE_NOT_SET}"\n', "store.path", id="env"
         ),
         pytest.param("[providers\n", "not valid TOML", id="toml"),
+        pytest.param(
+            EC2 + 'endpoint = "127.0.0.1:5000"\n',
+            "providers.e.endpoint",
+            id="endpoint-no-scheme",
+        ),
+        pytest.param(
+            EC2 + 'endpoint = "ftp://127.0.0.1"\n',
+            "providers.e.endpoint",
+            id="endpoint-ftp",
+        ),
+        pytest.param(
+            EC2 + 'endpoint = "http://["\n',
+            "providers.e.endpoint",
+            id="endpoint-unparsable",
+        ),
+        pytest.param(
+            EC2 + 'endpoint = "http://h:99999"\n',
+            "providers.e.endpoint",
+            id="endpoint-port",
+        ),
+        pytest.param(
+            EC2.replace("us-east-1", "mars-north-1"),
+            "providers.e.region",
+            id="ec2-unknown-region",
+        ),
+        pytest.param(EC2 + "timeout = 0\n", "providers.e.timeout", id="ec2-timeout"),
+        pytest.param(MOCK + "[server]\nthreads = 0\n", "server.threads", id="threads"),
+        pytest.param(
+            MOCK + '[server]\nlog_level = "loud"\n', "server.log_level", id="log-level"
+        ),
+        pytest.param(
+            MOCK + "[server]\naccess_log = 1\n", "server.access_log", id="access-log"
+        ),
+        pytest.param(
+            MOCK + "[auth]\ncache_seconds = -1\n", "auth.cache_seconds", id="auth-cache"
+        ),
+        pytest.param(
+            '[providers.h]\ndriver = "mock"\nmount = "/healthz"\n',
+            "providers.h.mount",
+            id="health-mount",
+        ),
     ],
 )
 def test_mistakes_name_the_key(text, key, monkeypatch):
@@ -135,3 +177,47 @@ region = "us-east-1"
 def test_unreadable_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         config.load(str(tmp_path / "missing.toml"))
+
+
+def test_serving_defaults_hold_a_slow_cloud_and_log_requests():
+    loaded = config.parse(MOCK)
+
+    assert (loaded.workers, loaded.threads) == (2, config.DEFAULT_THREADS)
+    assert config.DEFAULT_THREADS >= 16
+    assert loaded.access_log and loaded.log_level == "info"
+    assert loaded.request_read_timeout == 10
+    assert loaded.public_url is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "flag"),
+    [
+        ({"workers": 0}, "--workers"),
+        ({"threads": -1}, "--threads"),
+        ({"bind": "nope"}, "--bind"),
+        ({"log_level": "loud"}, "--log-level"),
+    ],
+)
+def test_command_line_overrides_are_checked(overrides, flag):
+    with pytest.raises(ConfigError, match=flag):
+        config.replace_server(config.parse(MOCK), **overrides)
+
+
+def test_command_line_overrides_apply():
+    changed = config.replace_server(
+        config.parse(MOCK), workers=3, threads=2, log_level="DEBUG"
+    )
+
+    assert (changed.workers, changed.threads, changed.log_level) == (3, 2, "debug")
+
+
+def test_the_ec2_example_is_safe_to_run_as_it_is(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.delenv("EC2_ENDPOINT", raising=False)
+    example = Path(__file__).parents[1] / "config" / "ec2.example.toml"
+
+    loaded = config.load(str(example))
+
+    # A newcomer's first try reaches a local EC2 double, not Amazon.
+    assert loaded.providers[0].settings["endpoint"].startswith("http://127.0.0.1:")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.resources.conftest import AUTH
 from tests.resources.conftest import app_with
+from tests.resources.conftest import unvalidated
 
 
 def test_configurations_render_once_per_url_and_media(tmp_path, monkeypatch):
@@ -43,7 +44,9 @@ def test_machines_are_never_cached(tmp_path):
     json = {**AUTH, "Accept": "application/json"}
     before = client.simulate_get("/cimi/machine_images", headers=json).json["count"]
 
-    client.simulate_delete("/cimi/machine_images/img3", headers=AUTH)
+    status, _, _ = unvalidated(client, "DELETE", "/cimi/machine_images/img3", AUTH)
+
+    assert status.startswith("200")
 
     after = client.simulate_get("/cimi/machine_images", headers=json).json["count"]
     assert after == before - 1
