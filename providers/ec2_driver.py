@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
 
+from libcloud.common.types import InvalidCredsError
 from libcloud.common.types import LibcloudError
 from libcloud.common.types import MalformedResponseError
 from libcloud.compute.base import Node
@@ -35,6 +36,10 @@ from libcloud.utils.xml import findtext
 
 from providers.deadline import DeadlineConnection
 
+# The codes by which EC2 refuses who is calling (not what is asked).
+_REFUSED_CREDENTIALS = frozenset(
+    {"AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch", "OptInRequired"}
+)
 _EC2_XMLNS = re.compile(r'xmlns="http://ec2\.amazonaws\.com/doc/[^"]*"')
 _LIBCLOUD_XMLNS = f'xmlns="{NAMESPACE}"'
 
@@ -64,12 +69,32 @@ class AnyNamespaceEC2Response(EC2Response):
         return MalformedResponseError(why, body=self.body[:200], driver=None)
 
     def parse_error(self) -> Any:
-        # libcloud reads ``Errors/Error`` without a namespace, as real AWS
-        # writes it; with one, every error would lose its code and message.
-        if isinstance(self.body, str):
-            body = _EC2_XMLNS.sub("", self.body, count=1)
-            self.body = body.replace("<Response >", "<Response>", 1)
-        return super().parse_error()
+        """Return "Code: Message" of each error; raise for refused credentials.
+
+        libcloud's own reads ``Errors/Error`` without a namespace and expects
+        exactly two children, Code then Message: moto's errors carry a
+        namespace or a third child (``Type``), which made every refusal,
+        bad credentials included, a ValueError. Here each is read by name,
+        and a body that is not an EC2 error at all is said so, briefly.
+        """
+        body = self.body if isinstance(self.body, str) else ""
+        try:
+            root = ET.fromstring(_EC2_XMLNS.sub("", body, count=1))
+        except ET.ParseError:
+            kind = self.headers.get("content-type", "no content type")
+            raise self._unreadable(
+                f"HTTP {self.status} with no EC2 error ({kind}): {body[:80]!r}"
+            ) from None
+        errors = []
+        for error in root.iter("Error"):
+            code = (error.findtext("Code") or "").strip()
+            message = (error.findtext("Message") or "").strip()
+            errors.append(f"{code}: {message}")
+            if code in _REFUSED_CREDENTIALS:
+                raise InvalidCredsError(errors[-1])
+        if not errors:
+            raise self._unreadable(f"HTTP {self.status} with no EC2 error")
+        return "\n".join(errors)
 
 
 class AnyNamespaceEC2Connection(EC2Connection):

@@ -151,12 +151,12 @@ class LibcloudProvider(Provider):
 
     def check_credentials(self, creds: Credentials) -> None:
         driver = self.driver(creds)
-        with self.calling(creds):
-            try:
+        try:
+            with self.calling(creds):
                 self.verify(driver)
-            except Forbidden:
-                # Known credentials without the right to that call: good.
-                return
+        except Forbidden:
+            # Known credentials without the right to that call: good.
+            return
 
     def list_machine_images(self, creds: Credentials) -> list[dict]:
         driver = self.driver(creds)

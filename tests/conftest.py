@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from tests.support.moto import FIXTURE_AMIS
 from tests.support.moto import reset_moto
@@ -26,3 +27,17 @@ def moto_reset(moto_endpoint: str) -> str:
     """Return the moto endpoint, emptied of everything earlier tests made."""
     reset_moto(moto_endpoint)
     return moto_endpoint
+
+
+@pytest.fixture
+def moto_refusing(moto_reset: str) -> Iterator[str]:
+    """Return the moto endpoint while it checks signatures, as AWS does.
+
+    With moto's IAM authentication on, every key the tests use is unknown
+    to it: each call is refused with AuthFailure, as EC2 refuses a bad key.
+    """
+    requests.post(f"{moto_reset}/moto-api/reset-auth", data="0", timeout=10)
+    try:
+        yield moto_reset
+    finally:
+        requests.post(f"{moto_reset}/moto-api/reset-auth", data="inf", timeout=10)

@@ -8,9 +8,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from gateway.auth import hash_password
 from tests.e2e.gunicorn import Gateway
+from tests.support.moto import KEY
+from tests.support.moto import SECRET
 
 MOCK_AUTH = ("mockuser", "mockpassword")
+JSON = {"Accept": "application/json"}
 
 
 def mock_config(folder: Path, *, delay: float = 0) -> Path:
@@ -56,4 +60,47 @@ def client() -> Iterator[requests.Session]:
     """An HTTP client with the mock cloud's credentials."""
     with requests.Session() as session:
         session.auth = MOCK_AUTH
+        yield session
+
+
+def ec2_config(
+    folder: Path, endpoint: str, *, timeout: int = 30, static: bool = False
+) -> Path:
+    """Write an ec2 config; ``static``: gateway user KEY, cloud keys in the file."""
+    auth = ""
+    cloud_keys = ""
+    if static:
+        hashed = hash_password(SECRET, iterations=1000)
+        auth = f'[auth]\nmode = "static"\n[auth.users]\n{KEY} = "{hashed}"\n'
+        cloud_keys = f'key = "{KEY}"\nsecret = "{SECRET}"\n'
+    path = folder / "ec2.toml"
+    path.write_text(
+        f"""
+[store]
+path = "{folder / "store.sqlite3"}"
+{auth}
+[providers.ec2]
+driver = "ec2"
+mount = "/cimi"
+region = "us-east-1"
+endpoint = "{endpoint}"
+timeout = {timeout}
+{cloud_keys}"""
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def ec2_gateway(moto_endpoint, tmp_path_factory) -> Iterator[Gateway]:
+    folder = tmp_path_factory.mktemp("ec2")
+    gateway = Gateway(ec2_config(folder, moto_endpoint)).start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture
+def ec2_client() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        session.auth = (KEY, SECRET)
+        session.headers.update(JSON)
         yield session

@@ -4,66 +4,22 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-from gateway.auth import hash_password
+from tests.e2e.conftest import ec2_config
 from tests.e2e.gunicorn import Gateway
 from tests.e2e.gunicorn import free_port
 from tests.support.moto import FIXTURE_AMI
 from tests.support.moto import KEY
 from tests.support.moto import SECRET
+from tests.support.moto import describe
 from tests.support.moto import run_instance
 
 NS = "http://schemas.dmtf.org/cimi/1"
 JSON = {"Accept": "application/json"}
 CAPTURE = f"{NS}/action/capture"
-
-
-def ec2_config(
-    folder: Path, endpoint: str, *, timeout: int = 30, static: bool = False
-) -> Path:
-    """Write an ec2 config; ``static``: gateway user KEY, cloud keys in the file."""
-    auth = ""
-    cloud_keys = ""
-    if static:
-        hashed = hash_password(SECRET, iterations=1000)
-        auth = f'[auth]\nmode = "static"\n[auth.users]\n{KEY} = "{hashed}"\n'
-        cloud_keys = f'key = "{KEY}"\nsecret = "{SECRET}"\n'
-    path = folder / "ec2.toml"
-    path.write_text(
-        f"""
-[store]
-path = "{folder / "store.sqlite3"}"
-{auth}
-[providers.ec2]
-driver = "ec2"
-mount = "/cimi"
-region = "us-east-1"
-endpoint = "{endpoint}"
-timeout = {timeout}
-{cloud_keys}"""
-    )
-    return path
-
-
-@pytest.fixture(scope="module")
-def ec2_gateway(moto_endpoint, tmp_path_factory) -> Iterator[Gateway]:
-    folder = tmp_path_factory.mktemp("ec2")
-    gateway = Gateway(ec2_config(folder, moto_endpoint)).start()
-    yield gateway
-    gateway.stop()
-
-
-@pytest.fixture
-def ec2_client() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.auth = (KEY, SECRET)
-        session.headers.update(JSON)
-        yield session
 
 
 def test_list_capture_list_delete(moto_reset, ec2_gateway, ec2_client):
@@ -210,3 +166,81 @@ def test_cloud_silent_is_504(tmp_path, ec2_client):
 
     assert response.status_code == 504
     assert response.json()["code"] == 504
+
+
+# -- E5: a tenant's records open only to credentials EC2 accepts ------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/cimi/machine_configurations",
+        "/cimi/machine_templates",
+        "/cimi/jobs",
+        "/cimi/cloudEntryPoint",
+    ],
+)
+def test_credentials_ec2_refuses_open_nothing(moto_refusing, ec2_gateway, path):
+    # None of these paths asks EC2 anything of its own.
+    refused = ("AKIAREFUSED0000000000", f"not-the-secret-{path}")
+
+    response = requests.get(ec2_gateway.url + path, auth=refused, headers=JSON)
+
+    assert response.status_code == 401
+    assert response.json()["message"] == "the cloud refused these credentials"
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_a_refused_key_cannot_create_templates(moto_refusing, ec2_gateway):
+    response = requests.post(
+        f"{ec2_gateway.url}/cimi/machine_templates",
+        auth=("AKIAREFUSED0000000000", "another-wrong-secret"),
+        json={"machineConfig": {"href": "t3.micro"}, "machineImage": {"href": "x"}},
+        headers=JSON,
+    )
+
+    assert response.status_code == 401
+
+
+# -- E1: an edit XML cannot carry is refused before anything is written -----------
+
+
+def test_an_edit_with_a_form_feed_writes_nothing(moto_reset, ec2_gateway, ec2_client):
+    machine_id = run_instance(moto_reset, name="clean")
+    url = f"{ec2_gateway.url}/cimi/machines/{machine_id}"
+
+    edit = ec2_client.put(
+        url,
+        data='{"properties": {"k": "x\\u000cy"}}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert edit.status_code == 400
+    assert "XML 1.0 cannot carry" in edit.json()["message"]
+    assert describe(moto_reset, machine_id).extra["tags"] == {"Name": "clean"}
+    assert ec2_client.get(f"{ec2_gateway.url}/cimi/machines").status_code == 200
+
+
+# -- S3: logs -------------------------------------------------------------------------
+
+
+def test_the_log_names_requests_and_cloud_failures_never_credentials(
+    tmp_path, ec2_client
+):
+    from tests.e2e.gunicorn import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    gateway = Gateway(ec2_config(tmp_path, closed), workers=1).start()
+    try:
+        response = ec2_client.get(
+            f"{gateway.url}/cimi/machines", headers={"X-Request-Id": "req-e2e-1"}
+        )
+    finally:
+        gateway.stop()
+    log = gateway.log.read_text()
+
+    assert response.status_code == 502
+    assert '"GET /cimi/machines HTTP/1.1" 502' in log
+    assert "request_id=req-e2e-1" in log
+    assert "the cloud cannot be reached (cause: ConnectionError)" in log
+    assert KEY not in log and SECRET not in log

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.e2e.conftest import MOCK_AUTH
@@ -116,3 +117,43 @@ mount = "/cimi/mock"
         assert requests.get(url).status_code == 401
     finally:
         gateway.stop()
+
+
+def test_serve_says_where_it_listens_what_is_mounted_and_logs_requests(tmp_path):
+    gateway = Gateway(mock_config(tmp_path)).start()
+    try:
+        requests.get(f"{gateway.url}/cimi/machines", auth=MOCK_AUTH)
+    finally:
+        gateway.stop()
+    log = gateway.log.read_text()
+
+    assert f"listening on {gateway.url} (2 workers x 16 threads)" in log
+    assert f"mock (mock) at {gateway.url}/cimi/cloudEntryPoint" in log
+    assert "demo credentials: mockuser / mockpassword" in log
+    assert '"GET /cimi/machines HTTP/1.1" 200' in log
+    assert "request_id=" in log
+
+
+def test_version():
+    result = subprocess.run(
+        [str(CLI), "--version"], capture_output=True, text=True, timeout=30
+    )
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == "cimi-gateway 0.1.0"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--workers", "0"), ("--threads", "0"), ("--bind", "nowhere")],
+)
+def test_serve_refuses_what_cannot_work(tmp_path, flag, value):
+    result = subprocess.run(
+        [str(CLI), "serve", "--config", str(mock_config(tmp_path)), flag, value],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"cimi-gateway: config error: {flag}")
