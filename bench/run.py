@@ -40,6 +40,10 @@ from bench.servers import free_port
 from bench.servers import record
 from bench.servers import venv_command
 from bench.servers import write_config
+from bench.serving import EC2_MOUNT
+from bench.serving import MOCK
+from bench.serving import READY_PATH
+from bench.serving import providers
 from tests.support.moto import KEY
 from tests.support.moto import REGION
 from tests.support.moto import SECRET
@@ -50,10 +54,7 @@ TARGET_RATIO = 0.6
 #: the providers the req/s ratio target applies to: on ec2 moto's time
 #: dominates the gateway's, and the bare app does not call moto at all.
 RATIO_PROVIDERS = ("mock",)
-MOCK = ("mockuser", "mockpassword")
-EC2_MOUNT = "/cimi/ec2"
 EC2_INSTANCES = 3
-READY_PATH = "/cimi/cloudEntryPoint"
 
 TARGETS: tuple[Target, ...] = (
     Target("/cimi/machine_images/img1", MOCK, "mock"),
@@ -64,19 +65,6 @@ TARGETS: tuple[Target, ...] = (
     Target(f"{EC2_MOUNT}/machine_configurations", (KEY, SECRET), "ec2"),
 )
 EC2_MACHINES, EC2_CONFIGURATIONS = TARGETS[-2:]
-
-
-def providers(ec2_endpoint: str) -> dict[str, dict[str, Any]]:
-    """The [providers.NAME] tables of the gateway's config."""
-    return {
-        "mock": {"driver": "mock", "mount": "/cimi", "delay": 0},
-        "ec2": {
-            "driver": "ec2",
-            "mount": EC2_MOUNT,
-            "region": REGION,
-            "endpoint": ec2_endpoint,
-        },
-    }
 
 
 def parse_args() -> argparse.Namespace:

@@ -151,6 +151,13 @@ class Servers:
         match = re.search(r"Using worker: (\S+)", self.log(name))
         return match.group(1) if match else "?"
 
+    def stop(self, name: str) -> None:
+        """Stop one server (by its PID) before the run goes on without it."""
+        proc = self.procs.pop(name)
+        if proc.poll() is None:
+            proc.terminate()
+        _reap(proc)
+
     def stop_all(self) -> None:
         # A second Ctrl-C must not cut the clean-up short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -159,11 +166,16 @@ class Servers:
             if proc.poll() is None:
                 proc.terminate()
         for proc in self.procs.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)  # master and workers
-                proc.wait()
+            _reap(proc)
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Wait for a terminated server; kill its session if it lingers."""
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # master and workers
+        proc.wait()
 
 
 def fetch(port: int, target: Target) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -21,11 +21,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from collections.abc import Mapping
 
+from gateway.cimi.errors import Busy
 from gateway.cimi.errors import Unauthorized
 from providers.base import Credentials
 from providers.base import Provider
 
 _SCHEME = "pbkdf2_sha256"
+#: how long a password check waits for the one running before it is shed.
+HASH_WAIT_SECONDS = 0.25
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ITERATIONS = 260_000
 
@@ -142,6 +145,10 @@ class Authenticator:
         self.verdicts = Verdicts(cache_seconds)
         # An unknown user is checked against this, so that the answer takes
         # as long as a wrong password's (no user enumeration by timing).
+        # PBKDF2 holds a core for ~75 ms: at most one runs per worker, and a
+        # check that cannot start soon is shed (503), so a flood of guesses
+        # leaves the threads and cores to clients whose verdict is cached.
+        self._hashing = threading.BoundedSemaphore(1)
         self._dummy = ""
         if mode == "static":
             self._dummy = hash_password(
@@ -188,7 +195,12 @@ class Authenticator:
 
     def _password_matches(self, given: Credentials) -> bool:
         hashed = self.users.get(given.user)
-        matches = verify_password(given.secret, hashed or self._dummy)
+        if not self._hashing.acquire(timeout=HASH_WAIT_SECONDS):
+            raise Busy("too many password checks at once; try again in a moment")
+        try:
+            matches = verify_password(given.secret, hashed or self._dummy)
+        finally:
+            self._hashing.release()
         return hashed is not None and matches
 
 

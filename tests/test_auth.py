@@ -207,3 +207,21 @@ def test_a_cloud_that_cannot_judge_is_not_taken_for_a_verdict():
             authenticator.authenticate(basic("AKID:good"), cloud)
 
     assert cloud.asked == 2
+
+
+def test_a_password_check_that_cannot_start_soon_is_shed(monkeypatch, hashings):
+    from gateway.cimi.errors import Busy
+
+    monkeypatch.setattr("gateway.auth.HASH_WAIT_SECONDS", 0.01)
+    authenticator = static_authenticator()
+    authenticator._hashing.acquire()  # another guess is being hashed
+    try:
+        with pytest.raises(Busy) as caught:
+            authenticator.authenticate(basic("alice:right"), StaticProvider())
+    finally:
+        authenticator._hashing.release()
+
+    assert caught.value.status == 503
+    assert hashings == []
+    # Shed is no verdict: the same client gets in once the check can run.
+    assert authenticator.authenticate(basic("alice:right"), StaticProvider()).user

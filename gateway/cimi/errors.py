@@ -46,6 +46,12 @@ class ProviderUnavailable(CimiError):
     status, title = 503, "Service Unavailable"
 
 
+class Busy(CimiError):
+    """The gateway sheds work it cannot take now (a client should retry)."""
+
+    status, title = 503, "Service Unavailable"
+
+
 class ProviderTimeout(CimiError):
     status, title = 504, "Gateway Timeout"
 
