@@ -111,8 +111,12 @@ def test_paging_positions_are_ascii_digits(text):
         b"<cimi:MachineImage><imageLocation>x</imageLocation></cimi:MachineImage>",
         b"<MachineImage><cimi:imageLocation>x</cimi:imageLocation></MachineImage>",
         b'<MachineImage xmlns:a="urn:a"><b:name>n</b:name></MachineImage>',
+        # A libxml2 warning after the namespace error once left it unraised:
+        b'<x:Machine xmlns="http://schemas.dmtf.org/cimi/1"><name>n</name>'
+        b'<operation rel="edit" href="h" xmlns="rel"/></x:Machine>',
+        b'<cimi:MachineImage><name xml:space="bogus">n</name></cimi:MachineImage>',
     ],
-    ids=["root", "child", "other-prefix"],
+    ids=["root", "child", "other-prefix", "then-relative-xmlns", "then-xml-space"],
 )
 def test_undeclared_prefixes_are_a_bad_request(body):
     # libxml2 refuses these itself; parse_xml also refuses any tag that
