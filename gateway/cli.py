@@ -48,11 +48,6 @@ class GatewayServer(ConfiguredApplication):
     def load(self) -> Any:
         from gateway.app import create_app
 
-        # The gateway's own log lines go where gunicorn's error log goes.
-        gunicorn_log = logging.getLogger("gunicorn.error")
-        gateway_log = logging.getLogger("gateway")
-        gateway_log.handlers = gunicorn_log.handlers
-        gateway_log.setLevel(gunicorn_log.level)
         return create_app(self.config)
 
 
@@ -74,11 +69,25 @@ def gunicorn_options(config: Config) -> dict[str, Any]:
         "access_log_format": serving.ACCESS_LOG_FORMAT,
         "accesslog": "-" if config.access_log else None,
         "when_ready": announcer(config),
+        "post_worker_init": log_where_gunicorn_logs,
         # NOTE(gw): gunicorn 27's control socket sits at one fixed path per
         # user, so a second gateway on the same machine would take it over.
         "control_socket_disable": True,
     }
     return options
+
+
+def log_where_gunicorn_logs(worker: Any) -> None:
+    """Send the gateway's own log lines where gunicorn's error log goes.
+
+    A ``post_worker_init`` hook, so plain gunicorn (``config/gunicorn.conf.py``)
+    and ``cimi-gateway serve`` log alike.
+    """
+    gunicorn_log = logging.getLogger("gunicorn.error")
+    gateway_log = logging.getLogger("gateway")
+    gateway_log.handlers = gunicorn_log.handlers
+    gateway_log.setLevel(gunicorn_log.level)
+    gateway_log.propagate = False
 
 
 def version() -> str:
