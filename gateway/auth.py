@@ -22,6 +22,8 @@ from collections.abc import Callable
 from collections.abc import Mapping
 
 from gateway.cimi.errors import Busy
+from gateway.cimi.errors import CimiError
+from gateway.cimi.errors import ProviderFailed
 from gateway.cimi.errors import Unauthorized
 from providers.base import Credentials
 from providers.base import Provider
@@ -105,12 +107,20 @@ class Verdicts:
     def key(*parts: str) -> bytes:
         return hashlib.sha256("\0".join(parts).encode("utf-8", "replace")).digest()
 
-    def get(self, key: bytes) -> bool | None:
-        """Return the verdict on ``key`` if it is recent, else None."""
+    def get(self, key: bytes, *, sliding: bool = False) -> bool | None:
+        """Return the verdict on ``key`` if it is recent, else None.
+
+        Args:
+            sliding: a hit on an acceptance keeps it for ``seconds`` more, so
+                credentials in use are never checked again while used.
+        """
+        now = time.monotonic()
         with self._lock:
             entry = self._verdicts.get(key)
-        if entry is None or entry[0] <= time.monotonic():
-            return None
+            if entry is None or entry[0] <= now:
+                return None
+            if sliding and entry[1]:
+                self._verdicts[key] = (now + self.seconds, True)
         return entry[1]
 
     def put(self, key: bytes, accepted: bool) -> None:
@@ -119,6 +129,59 @@ class Verdicts:
             self._verdicts.move_to_end(key)
             while len(self._verdicts) > self.size:
                 self._verdicts.popitem(last=False)
+
+
+class _Flight:
+    """A check under way: its end, and how it failed if it did."""
+
+    def __init__(self) -> None:
+        self.ended = threading.Event()
+        self.accepted = False
+        self.error: BaseException | None = None
+
+
+class _Checks:
+    """One check at a time per key: who asks while it runs shares its outcome.
+
+    Eight parallel first requests with the same credentials make one cloud
+    call or one PBKDF2, not eight (of which the last would be shed); when that
+    check fails (the cloud is down, the check was shed), all eight fail alike.
+    """
+
+    def __init__(self) -> None:
+        self._running: dict[bytes, _Flight] = {}
+        self._lock = threading.Lock()
+
+    def run(self, key: bytes, check: Callable[[], bool], verdicts: Verdicts) -> bool:
+        """Return the verdict of a check of ``key`` (also put in ``verdicts``).
+
+        The caller checks, or waits for the check already running.
+        """
+        with self._lock:
+            flight = self._running.get(key)
+            leading = flight is None
+            if leading:
+                flight = self._running[key] = _Flight()
+        if not leading:
+            flight.ended.wait()
+            if isinstance(flight.error, CimiError):
+                # A copy each: one exception raised in many threads at once
+                # would have its traceback written by all of them.
+                raise type(flight.error)(flight.error.message)
+            if flight.error is not None:
+                raise ProviderFailed("checking the credentials failed")
+            return flight.accepted
+        try:
+            flight.accepted = check()
+            verdicts.put(key, flight.accepted)
+            return flight.accepted
+        except BaseException as ex:
+            flight.error = ex
+            raise
+        finally:
+            with self._lock:
+                del self._running[key]
+            flight.ended.set()
 
 
 class Authenticator:
@@ -143,6 +206,7 @@ class Authenticator:
         self.mode = mode
         self.users = dict(users)
         self.verdicts = Verdicts(cache_seconds)
+        self.checks = _Checks()
         # An unknown user is checked against this, so that the answer takes
         # as long as a wrong password's (no user enumeration by timing).
         # PBKDF2 holds a core for ~75 ms: at most one runs per worker, and a
@@ -178,10 +242,13 @@ class Authenticator:
         )
 
     def _judge(self, key: bytes, check: Callable[[], bool], refusal: str) -> None:
-        accepted = self.verdicts.get(key)
+        # Static credentials cannot change under a running gateway: an
+        # acceptance in use slides. The cloud may revoke a key: passthrough
+        # verdicts end after cache_seconds, in use or not.
+        sliding = self.mode == "static"
+        accepted = self.verdicts.get(key, sliding=sliding)
         if accepted is None:
-            accepted = check()
-            self.verdicts.put(key, accepted)
+            accepted = self.checks.run(key, check, self.verdicts)
         if not accepted:
             raise Unauthorized(refusal)
 

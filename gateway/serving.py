@@ -1,8 +1,9 @@
 """How gunicorn serves the gateway: worker, error pages, access log.
 
 - ``worker_class`` is gunicorn's ``gthread`` worker with two changes. A
-  client's request (head and body) must arrive within a deadline, so a client
-  that trickles bytes holds a thread for that long at most, not for ever.
+  client may keep a request (head and body) waiting only so long in all, so
+  a client that trickles bytes holds a thread for that long at most, not for
+  ever; the app's own time does not count against the client.
   And what gunicorn refuses itself before the app sees it (a bad request
   line, a URI or headers too long) is answered with a CIMI error document,
   not gunicorn's HTML page.
@@ -70,14 +71,16 @@ def error_response(status: int, title: str, message: str, url: str) -> bytes:
 
 
 class DeadlineSocket(socket.socket):
-    """A client socket whose reads all end by one deadline.
+    """A client socket that may wait on its client only so long per request.
 
-    ``deadline`` (a ``time.monotonic()`` value) is set when a request starts;
-    past it, a read answers as if the client had hung up, so gunicorn drops
+    ``budget`` (seconds) is set when a request starts; only the time spent
+    blocked in ``recv``, waiting on the client, uses it up; the app's own
+    time (a slow credential check before the body is read) does not. Once it
+    is spent, a read answers as if the client had hung up, so gunicorn drops
     a head that never ends and the app sees a body cut short (400).
     """
 
-    deadline: float | None = None
+    budget: float | None = None
 
     @classmethod
     def adopt(cls, sock: socket.socket) -> DeadlineSocket:
@@ -88,21 +91,22 @@ class DeadlineSocket(socket.socket):
         return adopted
 
     def recv(self, size: int, flags: int = 0) -> bytes:
-        if self.deadline is None:
+        if self.budget is None:
             return super().recv(size, flags)
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
+        if self.budget <= 0:
             return b""
         previous = self.gettimeout()
-        # NOTE(gw): a blocking socket waits at most until the deadline; a
+        # NOTE(gw): a blocking socket waits at most what is left; a
         # non-blocking one (gunicorn's poller) is left as it is.
-        if previous is None or previous > remaining:
-            self.settimeout(remaining)
+        if previous is None or previous > self.budget:
+            self.settimeout(self.budget)
+        started = time.monotonic()
         try:
             return super().recv(size, flags)
         except TimeoutError:
             return b""
         finally:
+            self.budget -= time.monotonic() - started
             self.settimeout(previous)
 
 
@@ -121,12 +125,12 @@ class CimiThreadWorker(ThreadWorker):
 
     def handle(self, conn: Any) -> Any:
         if isinstance(conn.sock, DeadlineSocket):
-            conn.sock.deadline = time.monotonic() + self.request_read_timeout
+            conn.sock.budget = self.request_read_timeout
         try:
             return super().handle(conn)
         finally:
             if isinstance(conn.sock, DeadlineSocket):
-                conn.sock.deadline = None
+                conn.sock.budget = None
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException):
         status, title = refusal(exc)

@@ -107,9 +107,11 @@ class _Watchdog:
                 if bound.finished:
                     continue
                 bound.expired = True
-                sockets = list(bound.sockets)
-            for sock in sockets:
-                _shut(sock)
+                # Under the lock: once ``finish`` has returned, a socket the
+                # call used (pooled, maybe serving the thread's next call
+                # already) is never shut on its behalf. shutdown() never blocks.
+                for sock in bound.sockets:
+                    _shut(sock)
 
 
 def _shut(sock: socket.socket) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import threading
+import time
 
 import pytest
 
@@ -225,3 +227,105 @@ def test_a_password_check_that_cannot_start_soon_is_shed(monkeypatch, hashings):
     assert hashings == []
     # Shed is no verdict: the same client gets in once the check can run.
     assert authenticator.authenticate(basic("alice:right"), StaticProvider()).user
+
+
+# -- one check per credentials at a time; verdicts in use ---------------------
+
+
+def _in_parallel(count: int, call) -> list:
+    """Run ``call`` in ``count`` threads at once; return results or exceptions."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = call()
+        except Exception as ex:  # noqa: BLE001 - the test reads it
+            results[i] = ex
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return results
+
+
+def test_parallel_first_requests_share_one_password_check(monkeypatch, hashings):
+    import gateway.auth
+
+    slow = gateway.auth.verify_password  # the counting one
+
+    def slower(password: str, hashed: str) -> bool:
+        time.sleep(0.4)  # longer than a check waits before it is shed
+        return slow(password, hashed)
+
+    monkeypatch.setattr(gateway.auth, "verify_password", slower)
+    authenticator = static_authenticator()
+
+    results = _in_parallel(
+        8, lambda: authenticator.authenticate(basic("alice:right"), StaticProvider())
+    )
+
+    assert [getattr(r, "user", r) for r in results] == ["AKID"] * 8
+    assert len(hashings) == 1
+
+
+def test_parallel_first_requests_share_one_cloud_check():
+    class SlowCloud(CloudProvider):
+        def check_credentials(self, creds) -> None:
+            time.sleep(0.2)
+            super().check_credentials(creds)
+
+    authenticator = Authenticator("passthrough", {})
+    cloud = SlowCloud()
+
+    results = _in_parallel(
+        8, lambda: authenticator.authenticate(basic("AKID:good"), cloud)
+    )
+
+    assert [getattr(r, "secret", r) for r in results] == ["good"] * 8
+    assert cloud.asked == 1
+
+
+def test_a_check_that_fails_fails_for_everyone_waiting_on_it():
+    from gateway.cimi.errors import ProviderFailed
+
+    class DownCloud(CloudProvider):
+        def check_credentials(self, creds) -> None:
+            time.sleep(0.2)
+            super().check_credentials(creds)
+
+    authenticator = Authenticator("passthrough", {})
+    cloud = DownCloud(failure=ProviderFailed("the cloud cannot be reached"))
+
+    results = _in_parallel(
+        6, lambda: authenticator.authenticate(basic("AKID:good"), cloud)
+    )
+
+    assert all(isinstance(r, ProviderFailed) for r in results), results
+    assert cloud.asked == 1
+
+
+def test_static_credentials_in_use_are_not_checked_again(hashings, clock):
+    # Under a flood of guesses a re-check would be shed: a user who keeps
+    # calling keeps the verdict.
+    authenticator = static_authenticator(cache_seconds=60)
+    for _ in range(5):
+        authenticator.authenticate(basic("alice:right"), StaticProvider())
+        clock.now += 50
+    assert len(hashings) == 1
+    clock.now += 61  # idle longer than the verdict
+    authenticator.authenticate(basic("alice:right"), StaticProvider())
+    assert len(hashings) == 2
+
+
+def test_passthrough_verdicts_end_in_use_or_not(clock):
+    # The cloud may revoke a key: the gateway asks again every cache_seconds.
+    authenticator = Authenticator("passthrough", {}, cache_seconds=60)
+    cloud = CloudProvider()
+    for _ in range(5):
+        authenticator.authenticate(basic("AKID:good"), cloud)
+        clock.now += 50
+    assert cloud.asked == 3

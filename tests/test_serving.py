@@ -88,3 +88,54 @@ def test_the_shipped_format_names_the_request_and_its_id(caplog):
 )
 def test_refusals_keep_gunicorns_statuses(error, status):
     assert refusal(error)[0] == status
+
+
+# -- the read budget: only time spent waiting on the client counts ------------
+
+
+@pytest.fixture
+def client_socket():
+    """A DeadlineSocket as the worker holds it, and the client's end."""
+    import socket
+
+    from gateway.serving import DeadlineSocket
+
+    ours, theirs = socket.socketpair()
+    ours.settimeout(3)  # a safety net: no test here may hang
+    adopted = DeadlineSocket.adopt(ours)
+    yield adopted, theirs
+    adopted.close()
+    theirs.close()
+
+
+def test_the_apps_own_time_does_not_spend_the_clients_budget(client_socket):
+    import time
+
+    ours, theirs = client_socket
+    ours.budget = 0.3
+    time.sleep(0.5)  # the app checks credentials with a slow cloud first
+    theirs.sendall(b"the body")
+
+    assert ours.recv(100) == b"the body"
+
+
+def test_a_client_that_keeps_the_gateway_waiting_is_cut_once_its_budget_is_spent(
+    client_socket,
+):
+    import time
+
+    ours, theirs = client_socket
+    ours.budget = 0.4
+    theirs.sendall(b"a")
+    assert ours.recv(100) == b"a"
+    started = time.monotonic()
+    assert ours.recv(100) == b""  # nothing more comes: as if it hung up
+    assert 0.3 < time.monotonic() - started < 1.5
+    theirs.sendall(b"late")
+    assert ours.recv(100) == b""  # spent: no more waiting, whatever comes
+
+
+def test_without_a_budget_reads_are_plain(client_socket):
+    ours, theirs = client_socket
+    theirs.sendall(b"x")
+    assert ours.recv(1) == b"x"

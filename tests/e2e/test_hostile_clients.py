@@ -5,6 +5,7 @@ Raw sockets where a client library would refuse to send what is sent here.
 
 from __future__ import annotations
 
+import base64
 import socket
 import threading
 import time
@@ -16,8 +17,10 @@ import requests
 from lxml import etree
 
 from tests.e2e.conftest import MOCK_AUTH
+from tests.e2e.conftest import ec2_config
 from tests.e2e.conftest import mock_config
 from tests.e2e.gunicorn import Gateway
+from tests.support import standins
 
 AUTH_HEADER = b"Authorization: Basic bW9ja3VzZXI6bW9ja3Bhc3N3b3Jk\r\n"
 
@@ -198,3 +201,45 @@ def test_a_request_head_that_never_ends_is_cut_off(tmp_path, tricklers):
     # Without a deadline its 5,000-byte head would hold a thread for 20 min.
     assert trickler.closed_after is not None
     assert 1.5 < trickler.closed_after < 10
+
+
+DESCRIBE_REGIONS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>standin</requestId>
+  <regionInfo><item><regionName>us-east-1</regionName>
+    <regionEndpoint>ec2.us-east-1.amazonaws.com</regionEndpoint></item></regionInfo>
+</DescribeRegionsResponse>"""
+
+
+def test_a_slow_credential_check_does_not_cut_the_clients_body(tmp_path):
+    # Passthrough asks the cloud about new credentials before the body is
+    # read; that time is the gateway's, not the client's read budget.
+    cloud = standins.delayed(
+        1.5, standins.fixed("200 OK", "text/xml", DESCRIBE_REGIONS)
+    )
+    with standins.standin(cloud) as endpoint:
+        config = ec2_config(tmp_path, endpoint, timeout=10)
+        config.write_text(config.read_text() + "\n[server]\nrequest_read_timeout = 1\n")
+        gateway = Gateway(config).start()
+        try:
+            body = b'{"name": "no config, no image"}'
+            token = base64.b64encode(b"AKIDSLOWCHECK:secret")
+            with socket.create_connection(("127.0.0.1", gateway.port), 10) as sock:
+                sock.sendall(
+                    b"POST /cimi/machine_templates HTTP/1.1\r\nHost: x\r\n"
+                    b"Authorization: Basic " + token + b"\r\n"
+                    b"Content-Type: application/json\r\nConnection: close\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                )
+                time.sleep(0.3)  # the body comes in a second write
+                sock.sendall(body)
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+        finally:
+            gateway.stop()
+
+    status, _, payload = parse(answer)
+    assert status == 400
+    # The body was read: it is refused for what it says, not as missing.
+    assert b"required in a machine template" in payload, payload

@@ -6,6 +6,8 @@ that answer what a misconfigured proxy or a failing cloud would.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from libcloud.common.exceptions import BaseHTTPError
 from libcloud.compute.base import Node
@@ -194,3 +196,37 @@ def test_a_cloud_that_cannot_be_reached_cannot_judge(tmp_path):
 
     with pytest.raises(ProviderFailed, match="cannot be reached"):
         make_provider(f"http://127.0.0.1:{free_port()}").check_credentials(CREDS)
+
+
+def test_a_call_that_finished_never_has_a_socket_shut_after(monkeypatch):
+    # The watchdog shuts an expired call's sockets; a socket may be pooled and
+    # serve the thread's next call at once, so once finish() has returned,
+    # no shut of the old call may still be under way.
+    import socket
+    import time
+
+    from providers import deadline as deadline_module
+
+    events: list[str] = []
+    started = threading.Event()
+    real_shut = deadline_module._shut
+
+    def slow_shut(sock):
+        events.append("shut begins")
+        started.set()
+        time.sleep(0.2)  # the watchdog thread pre-empted mid-way
+        real_shut(sock)
+        events.append("shut ends")
+
+    monkeypatch.setattr(deadline_module, "_shut", slow_shut)
+    ours, theirs = socket.socketpair()
+    try:
+        with deadline_module.deadline(0.05) as bound:
+            deadline_module._watchdog().watch(bound, ours)
+            assert started.wait(2)
+        events.append("call finished")
+    finally:
+        ours.close()
+        theirs.close()
+
+    assert events == ["shut begins", "shut ends", "call finished"]

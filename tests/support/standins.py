@@ -53,6 +53,17 @@ def fixed(status: str, content_type: str, body: bytes) -> Answer:
     return answer
 
 
+def delayed(seconds: float, answer: Answer) -> Answer:
+    """Give ``answer`` to each request only ``seconds`` after it came."""
+
+    def slow(conn: socket.socket, stop: threading.Event) -> None:
+        head = conn.recv(65536, socket.MSG_PEEK)  # wait for a request first
+        if head and not stop.wait(seconds):
+            answer(conn, stop)
+
+    return slow
+
+
 def dripping(interval: float, body: bytes = b"<" * 4096) -> Answer:
     """Answer 200 with a long body, one byte every ``interval`` seconds."""
 
