@@ -59,6 +59,8 @@ def create_app(
     )
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.default_media_type = None
+    # A blank query value ($filter=) is reported, not silently dropped.
+    app.req_options.keep_blank_qs_values = True
     # Every answer with a body names its type (the middleware negotiates
     # it); one without, such as a DELETE's 200, names none.
     app.resp_options.default_media_type = None

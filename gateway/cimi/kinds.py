@@ -22,6 +22,7 @@ from lxml import etree
 
 from gateway.cimi.schema import NS
 from gateway.cimi.schema import Attr
+from gateway.cimi.schema import Document
 from gateway.cimi.schema import Kind
 from gateway.cimi.schema import ResourceType
 
@@ -161,8 +162,29 @@ def _scalar(
     return _Codec(to_xml, to_json, from_xml, from_json)
 
 
-def _ref_to_xml(parent: etree._Element, attr: Attr, value: str) -> None:
-    etree.SubElement(parent, tag(attr.name), href=xml_text(value))
+def _ref_to_xml(parent: etree._Element, attr: Attr, value: str | Document) -> None:
+    if isinstance(value, Document):
+        _inline_to_xml(etree.SubElement(parent, tag(attr.name)), value)
+    else:
+        etree.SubElement(parent, tag(attr.name), href=xml_text(value))
+
+
+def _ref_to_json(attr: Attr, value: str | Document) -> dict:
+    return _inline_to_json(value) if isinstance(value, Document) else {"href": value}
+
+
+# A reference ``$expand`` inlined is a Document of the resource it names: its
+# ``id`` is the reference's href, its other values are written inside.
+
+
+def _inline_to_xml(element: etree._Element, doc: Document) -> None:
+    element.set("href", xml_text(doc.values["id"]))
+    write_xml(element, doc.type, {k: v for k, v in doc.values.items() if k != "id"})
+
+
+def _inline_to_json(doc: Document) -> dict:
+    values = {k: v for k, v in doc.values.items() if k != "id"}
+    return {"href": doc.values["id"], **write_json(doc.type, values)}
 
 
 def _ref_from_xml(attr: Attr, elements: list[etree._Element]) -> str:
@@ -284,15 +306,22 @@ def _structs_from_json(attr: Attr, value: Any) -> list:
     ]
 
 
-def _expandable_to_xml(parent: etree._Element, attr: Attr, value: Mapping) -> None:
+def _expandable_to_xml(
+    parent: etree._Element, attr: Attr, value: Mapping | Document
+) -> None:
     element = etree.SubElement(parent, tag(attr.name))
+    if isinstance(value, Document):
+        _inline_to_xml(element, value)
+        return
     if value.get("href"):
         element.set("href", xml_text(value["href"]))
     if attr.member is not None:
         write_xml(element, attr.member, value)
 
 
-def _expandable_to_json(attr: Attr, value: Mapping) -> dict:
+def _expandable_to_json(attr: Attr, value: Mapping | Document) -> dict:
+    if isinstance(value, Document):
+        return _inline_to_json(value)
     inline = write_json(attr.member, value) if attr.member is not None else {}
     return {"href": value["href"], **inline} if value.get("href") else inline
 
@@ -340,9 +369,7 @@ CODECS: dict[Kind, _Codec] = {
     Kind.URI: _scalar(str, parse_uri, json_native=True),
     Kind.INTEGER: _scalar(str, _parse_integer, json_native=True),
     Kind.DATETIME: _scalar(_format_datetime, _parse_datetime, json_native=False),
-    Kind.REF: _Codec(
-        _ref_to_xml, lambda a, v: {"href": v}, _ref_from_xml, _ref_from_json
-    ),
+    Kind.REF: _Codec(_ref_to_xml, _ref_to_json, _ref_from_xml, _ref_from_json),
     Kind.PROPERTIES: _Codec(
         _properties_to_xml,
         lambda a, v: dict(v),

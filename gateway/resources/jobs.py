@@ -17,6 +17,7 @@ from gateway.cimi.schema import ResourceType
 from gateway.cimi.schema import action_uri
 from gateway.jobs import Jobs
 from gateway.jobs import Lookup
+from gateway.resources.expansion import resolver
 from gateway.resources.links import Links
 from providers.base import CAPTURE
 from providers.base import Credentials
@@ -125,7 +126,10 @@ class JobsResource:
             self.provider.namespace(creds), lookup(self.provider, creds)
         )
         resp.media = links.collection_document(
-            JOB, [job_values(links, job) for job in jobs], can_add=False
+            JOB,
+            [job_values(links, job) for job in jobs],
+            can_add=False,
+            resolve=resolver(links, self.provider, creds),
         )
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
@@ -136,4 +140,6 @@ class JobsResource:
         if job is None:
             raise NotFound(f"no job {id}")
         links = Links(req, self.mount)
-        resp.media = links.document(JOB, job_values(links, job))
+        resp.media = links.shown(
+            JOB, job_values(links, job), resolver(links, self.provider, creds)
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -11,9 +12,10 @@ import falcon
 
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.hrefs import local_id
-from gateway.cimi.query import page
+from gateway.cimi.query import Query
 from gateway.cimi.schema import JOB
 from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.cimi.schema import Attr
 from gateway.cimi.schema import Document
 from gateway.cimi.schema import ResourceType
 from gateway.cimi.schema import action_uri
@@ -21,6 +23,10 @@ from gateway.cimi.schema import collection_of
 from providers.base import CAPTURE
 from providers.base import DELETE
 from providers.base import EDIT
+
+#: what ``$expand`` inlines for a reference: the attribute and its linked value
+#: to the Document of the resource named, or None to leave it a reference.
+Resolver = Callable[[Attr, Any], Document | None]
 
 
 class Links:
@@ -95,26 +101,73 @@ class Links:
         """Return one resource, linked."""
         return Document(rtype, self.values(rtype, answer))
 
+    def query(self, rtype: ResourceType) -> Query:
+        """Return the request's query of a collection of ``rtype``, checked.
+
+        Raises:
+            BadRequest: for a parameter that does not fit ``rtype``.
+        """
+        params = {
+            name: value if isinstance(value, list) else [value]
+            for name, value in self.req.params.items()
+        }
+        return Query.parse(params, rtype)
+
+    def shown(
+        self,
+        rtype: ResourceType,
+        answer: Mapping[str, Any],
+        resolve: Resolver | None = None,
+    ) -> Document:
+        """Return one resource as a read asked for it: ``$select``, ``$expand``."""
+        values = self.values(rtype, answer)
+        return Document(rtype, self._shown(self.query(rtype), rtype, values, resolve))
+
     def collection_document(
         self,
         rtype: ResourceType,
         answers: Sequence[Mapping[str, Any]],
         *,
         can_add: bool,
+        resolve: Resolver | None = None,
     ) -> Document:
-        """Return a collection of ``rtype`` resources, linked, paged.
+        """Return a collection of ``rtype`` resources, linked, as queried.
 
-        ``$first``/``$last`` pick the members shown; ``count`` stays the size of
-        the whole collection.
+        Filter, order, page (``count`` is what matched, before paging), then
+        select and expand what is shown.
+
+        Args:
+            resolve: fetches what ``$expand`` inlines; None expands nothing.
         """
-        shown = answers[page(self.req.get_param("$first"), self.req.get_param("$last"))]
+        query = self.query(rtype)
+        if query.reorders:
+            # Filters compare hrefs as clients see them: link first.
+            members, count = query.window([self.values(rtype, a) for a in answers])
+        else:
+            # PERF(gw): only the page shown is linked.
+            members = [self.values(rtype, a) for a in answers[query.page]]
+            count = len(answers)
         url = self.collection(rtype)
         return Document(
             collection_of(rtype),
             {
                 "id": url,
-                "count": len(answers),
-                rtype.name: [self.values(rtype, answer) for answer in shown],
+                "count": count,
+                rtype.name: [self._shown(query, rtype, m, resolve) for m in members],
                 "operation": [("add", url)] if can_add else [],
             },
         )
+
+    @staticmethod
+    def _shown(
+        query: Query,
+        rtype: ResourceType,
+        values: dict,
+        resolve: Resolver | None,
+    ) -> dict:
+        for name in query.expanded if resolve is not None else ():
+            if values.get(name) is not None:
+                inline = resolve(rtype.by_name[name], values[name])
+                if inline is not None:
+                    values[name] = inline
+        return query.select(values)

@@ -32,4 +32,4 @@ class MachineConfigurations:
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
         config = self.provider.get_machine_configuration(req.context.credentials, id)
-        resp.media = Links(req, self.mount).document(MACHINE_CONFIGURATION, config)
+        resp.media = Links(req, self.mount).shown(MACHINE_CONFIGURATION, config)

@@ -10,6 +10,7 @@ from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.jobs import Jobs
 from gateway.media import read
+from gateway.resources.expansion import resolver
 from gateway.resources.jobs import failed_job
 from gateway.resources.jobs import record_capture
 from gateway.resources.links import Links
@@ -31,9 +32,13 @@ class MachineImages:
         self.jobs = jobs
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        images = self.provider.list_machine_images(req.context.credentials)
-        resp.media = Links(req, self.mount).collection_document(
-            MACHINE_IMAGE, images, can_add=True
+        creds, links = req.context.credentials, Links(req, self.mount)
+        images = self.provider.list_machine_images(creds)
+        resp.media = links.collection_document(
+            MACHINE_IMAGE,
+            images,
+            can_add=True,
+            resolve=resolver(links, self.provider, creds),
         )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -67,8 +72,11 @@ class MachineImages:
         resp.media = links.document(MACHINE_IMAGE, image)
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
-        image = self.provider.get_machine_image(req.context.credentials, id)
-        resp.media = Links(req, self.mount).document(MACHINE_IMAGE, image)
+        creds, links = req.context.credentials, Links(req, self.mount)
+        image = self.provider.get_machine_image(creds, id)
+        resp.media = links.shown(
+            MACHINE_IMAGE, image, resolver(links, self.provider, creds)
+        )
 
     def on_delete_item(
         self, req: falcon.Request, resp: falcon.Response, id: str

@@ -25,6 +25,7 @@ from gateway.cimi.schema import MACHINE_TEMPLATE
 from gateway.cimi.schema import ResourceType
 from gateway.media import read
 from gateway.resources.edits import check_read_only
+from gateway.resources.expansion import resolver
 from gateway.resources.links import Links
 from gateway.resources.references import check_template
 from gateway.store import Store
@@ -102,10 +103,13 @@ class MachineTemplates:
         return self.provider.namespace(req.context.credentials)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        links = Links(req, self.mount)
+        creds, links = req.context.credentials, Links(req, self.mount)
         stored = self.store.list(self._namespace(req), TEMPLATE)
         resp.media = links.collection_document(
-            MACHINE_TEMPLATE, [from_stored(links, t) for t in stored], can_add=True
+            MACHINE_TEMPLATE,
+            [from_stored(links, t) for t in stored],
+            can_add=True,
+            resolve=resolver(links, self.provider, creds),
         )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -127,9 +131,13 @@ class MachineTemplates:
         resp.media = links.document(MACHINE_TEMPLATE, from_stored(links, template))
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
-        links = Links(req, self.mount)
+        creds, links = req.context.credentials, Links(req, self.mount)
         template = load(self.store, self._namespace(req), id)
-        resp.media = links.document(MACHINE_TEMPLATE, from_stored(links, template))
+        resp.media = links.shown(
+            MACHINE_TEMPLATE,
+            from_stored(links, template),
+            resolver(links, self.provider, creds),
+        )
 
     def on_put_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
         links = Links(req, self.mount)

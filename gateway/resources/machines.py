@@ -71,7 +71,7 @@ class Machines:
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
         machine = self.provider.get_machine(req.context.credentials, id)
-        resp.media = Links(req, self.mount).document(MACHINE, machine)
+        resp.media = Links(req, self.mount).shown(MACHINE, machine)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create a machine from a MachineCreate."""

@@ -5,10 +5,16 @@ from __future__ import annotations
 import pytest
 
 from gateway.cimi.errors import BadRequest
-from gateway.cimi.query import page
+from gateway.cimi.query import Query
+from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import action_name
 
 ITEMS = list("abcdef")
+
+
+def page(first: str | None, last: str | None) -> slice:
+    params = {"$first": [first] if first else [], "$last": [last] if last else []}
+    return Query.parse(params, MACHINE).page
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from gateway.cimi import codec
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import InvalidBody
 from gateway.cimi.kinds import split_tag
-from gateway.cimi.query import page
+from gateway.cimi.query import Query
 from gateway.cimi.schema import ACTION
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_CREATE
@@ -99,7 +99,7 @@ def test_integers_are_ascii_digits_only(digits):
 @pytest.mark.parametrize("text", ["\u00b2", "\u2466", " \u0663 ", "9" * 5000, "1e3"])
 def test_paging_positions_are_ascii_digits(text):
     with pytest.raises(BadRequest, match=r"\$first must be a positive integer"):
-        page(text, None)
+        Query.parse({"$first": [text]}, MACHINE)
 
 
 # -- roots and children: total ------------------------------------------------

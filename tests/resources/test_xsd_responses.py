@@ -83,6 +83,19 @@ def test_template_machine_and_job_documents_validate(mock_client, schema):
         headers={**AUTH, **xml_out},
     )
 
-    for response in (template, machine, job):
+    # References inlined by $expand, and a $select cut, validate too.
+    expanded = [
+        mock_client.simulate_get(
+            path, query_string=query, headers={**AUTH, "Accept": "application/xml"}
+        )
+        for path, query in (
+            ("/cimi/machine_templates", "$expand=*"),
+            ("/cimi/jobs", "$expand=targetResource&$select=targetResource,status"),
+            ("/cimi/machines", "$filter=state='CREATING'&$orderby=name:desc"),
+        )
+    ]
+    assert b"<cpu>" in expanded[0].content
+    for response in (template, machine, job, *expanded):
+        assert response.status_code in (200, 201), response.text
         root = without_resource_uri(response.content)
         assert schema.validate(root), schema.error_log

@@ -1,0 +1,68 @@
+"""What ``$expand`` inlines: the resource a reference names, read once per request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.cimi.errors import NotFound
+from gateway.cimi.schema import MACHINE
+from gateway.cimi.schema import MACHINE_CONFIGURATION
+from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.cimi.schema import Attr
+from gateway.cimi.schema import Document
+from gateway.cimi.schema import ResourceType
+from gateway.resources.links import Links
+from gateway.resources.links import Resolver
+from providers.base import Credentials
+from providers.base import Provider
+
+
+def readers(
+    provider: Provider, creds: Credentials
+) -> dict[ResourceType, Callable[[str], dict]]:
+    """Return how to read one resource of each type a reference can name."""
+    return {
+        MACHINE: lambda id: provider.get_machine(creds, id),
+        MACHINE_IMAGE: lambda id: provider.get_machine_image(creds, id),
+        MACHINE_CONFIGURATION: lambda id: provider.get_machine_configuration(creds, id),
+    }
+
+
+def resolver(links: Links, provider: Provider, creds: Credentials) -> Resolver:
+    """Return what inlines references for one request, each href read once.
+
+    A reference to something that is gone, or that is not one of ours, stays
+    a reference.
+    """
+    read = readers(provider, creds)
+    seen: dict[str, Document | None] = {}
+
+    def resolve(attr: Attr, value: Any) -> Document | None:
+        href = value.get("href") if isinstance(value, Mapping) else value
+        if not href:
+            return None  # given by value: already inline
+        if href not in seen:
+            seen[href] = _read(links, read, attr, href)
+        return seen[href]
+
+    return resolve
+
+
+def _read(
+    links: Links,
+    read: Mapping[ResourceType, Callable[[str], dict]],
+    attr: Attr,
+    href: str,
+) -> Document | None:
+    candidates = [attr.member] if attr.member in read else list(read)
+    for rtype in candidates:
+        id = links.local_id(href, rtype)
+        if id is None:
+            continue
+        try:
+            return links.document(rtype, read[rtype](id))
+        except NotFound:
+            return None
+    return None
