@@ -18,6 +18,7 @@ from gateway.middleware import CimiMiddleware
 from gateway.middleware import RenderedCache
 from gateway.resources import add_routes
 from gateway.resources.health import Health
+from gateway.resources.mount import Mount
 from gateway.store import Store
 from providers.base import Provider
 from providers.registry import provider_class
@@ -71,8 +72,17 @@ def create_app(
     app.add_error_handler(CimiError, errors.handle_cimi_error)
     app.set_error_serializer(errors.serialize_http_error)
     jobs = Jobs(store, timedelta(seconds=config.job_retention))
-    for mount, provider in mounts.items():
-        add_routes(app, mount, provider, store, jobs)
+    for path, provider in mounts.items():
+        mount = Mount(
+            path,
+            provider,
+            store,
+            jobs,
+            # Read once: every worker's entry point tells the same date.
+            created=store.first_seen(f"mount:{provider.name}"),
+            open_discovery=config.open_discovery,
+        )
+        add_routes(app, mount)
     app.add_route("/healthz", Health())
     return app
 

@@ -66,6 +66,8 @@ class Config:
     users: Mapping[str, str] = field(default_factory=dict)
     #: how long a verdict on a client's credentials is kept.
     auth_cache_seconds: int = 60
+    #: the entry point and ResourceMetadata answer without credentials.
+    open_discovery: bool = True
     bind: str = "127.0.0.1:8000"
     workers: int = 2
     threads: int = DEFAULT_THREADS
@@ -133,7 +135,7 @@ def parse(text: str, *, source: str = "<string>") -> Config:
         store_url = url_for_path(_get(store, "store.path", str, "cimi-gateway.sqlite3"))
 
     auth = _table(raw, "auth")
-    _only(auth, "auth.", {"mode", "users", "cache_seconds"})
+    _only(auth, "auth.", {"mode", "users", "cache_seconds", "open_discovery"})
     mode = _get(auth, "auth.mode", str, "passthrough")
     auth_cache = _get(auth, "auth.cache_seconds", int, 60)
     if isinstance(auth_cache, bool) or auth_cache < 0:
@@ -170,6 +172,7 @@ def parse(text: str, *, source: str = "<string>") -> Config:
         auth_mode=mode,
         users=dict(users),
         auth_cache_seconds=auth_cache,
+        open_discovery=_get(auth, "auth.open_discovery", bool, True),
         bind=bind,
         workers=_positive(server, "workers", 2),
         threads=_positive(server, "threads", DEFAULT_THREADS),

@@ -92,6 +92,8 @@ def serialize_http_error(
         message = f"nothing here: {req.path}"
     elif isinstance(ex, falcon.HTTPMethodNotAllowed):
         message = f"{req.method} is not allowed here; allowed: {ex.headers['Allow']}"
+        if ex.description:
+            message = f"{message} ({ex.description})"
     elif isinstance(ex, falcon.HTTPUnsupportedMediaType):
         message = "send application/xml or application/json"
     else:

@@ -72,21 +72,21 @@ class CimiMiddleware:
         length = req.content_length
         if length is not None and length > self.max_body_bytes:
             raise PayloadTooLarge(f"the body exceeds {self.max_body_bytes} bytes")
-        provider = self._provider_for(req.path)
-        if provider is not None:
-            req.context.credentials = self.authenticator.authenticate(
-                req.get_header("Authorization"), provider
-            )
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict
     ) -> None:
-        # Fail closed: whatever path reached a responder, it has credentials,
-        # unless the responder says it serves anyone (the health check).
-        if not getattr(resource, "needs_credentials", True):
+        # Fail closed: every responder needs credentials unless it says it
+        # serves anyone (the health check; the entry point and metadata when
+        # discovery is open). Routing comes first, so the answer knows which.
+        if resource is None or not getattr(resource, "needs_credentials", True):
             return
-        if resource is not None and not hasattr(req.context, "credentials"):
+        provider = self._provider_for(req.path)
+        if provider is None:
             raise Unauthorized("credentials are required (HTTP Basic)")
+        req.context.credentials = self.authenticator.authenticate(
+            req.get_header("Authorization"), provider
+        )
 
     def process_response(
         self,

@@ -203,6 +203,17 @@ class Store:
             return False
         return True
 
+    def first_seen(self, namespace: str) -> datetime:
+        """Return when ``namespace`` was first asked about here, marking it now.
+
+        Of several workers asking at once, one marks it; all get its time.
+        """
+        if self.seeded_at(namespace) is None:
+            self.seed_once(namespace, ())
+        seen = self.seeded_at(namespace)
+        assert seen is not None
+        return seen
+
     def seeded_at(self, namespace: str) -> datetime | None:
         """Return when ``namespace`` was seeded, or None."""
         key = {"ns_": namespace, "kind_": _SEEDED, "id_": namespace}

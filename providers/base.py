@@ -41,7 +41,11 @@ _BUSY_OPERATIONS = (EDIT, DELETE)
 
 
 def machine_operations(
-    state: str, *, capturable: bool = True, stoppable: bool = True
+    state: str,
+    *,
+    capturable: bool = True,
+    stoppable: bool = True,
+    offered: tuple[str, ...] = MACHINE_ACTIONS,
 ) -> tuple[str, ...]:
     """Return the operations a machine in ``state`` offers.
 
@@ -49,12 +53,16 @@ def machine_operations(
         capturable: the cloud can make an image of this machine.
         stoppable: the cloud can stop and start it (not an EC2 instance-store
             machine).
+        offered: the actions the provider declares (``families.machine_actions``);
+            a machine never advertises one its provider does not.
     """
     operations = MACHINE_OPERATIONS.get(state, _BUSY_OPERATIONS)
     return tuple(
         op
         for op in operations
-        if (op != CAPTURE or capturable) and (op not in (START, STOP) or stoppable)
+        if (op != CAPTURE or capturable)
+        and (op not in (START, STOP) or stoppable)
+        and (op in (EDIT, DELETE) or op in offered)
     )
 
 
@@ -124,12 +132,16 @@ class MachineSpec:
 class Provider(abc.ABC):
     """One cloud, mounted at one URL prefix.
 
+    What it serves is what it inherits of ``providers/families.py``: one
+    small contract per resource family.
+
     Args:
         name: the ``[providers.NAME]`` key of the config.
         settings: that config table, validated.
         store: the gateway's record store.
     """
 
+    #: the config's ``driver`` name; the entry point's ``driver``.
     kind: ClassVar[str]
     #: the driver's own config keys (``driver`` and ``mount`` are common).
     SETTINGS: ClassVar[dict[str, Setting]] = {}
@@ -148,63 +160,5 @@ class Provider(abc.ABC):
         """Raise ``Unauthorized`` when ``creds`` are known to be wrong."""
 
     @abc.abstractmethod
-    def entry_point(self, creds: Credentials) -> dict:
-        """Return the entry point's name, description and created date."""
-
-    @abc.abstractmethod
-    def list_machine_images(self, creds: Credentials) -> list[dict]:
-        """Return the machine images this tenant should see."""
-
-    @abc.abstractmethod
-    def get_machine_image(self, creds: Credentials, image_id: str) -> dict:
-        """Return one machine image; raise ``NotFound`` when there is none."""
-
-    @abc.abstractmethod
-    def capture(self, creds: Credentials, machine_id: str, values: dict) -> dict:
-        """Create a machine image from a machine; return the new image.
-
-        Args:
-            values: the decoded MachineImage body (name, description...).
-        """
-
-    @abc.abstractmethod
-    def delete_machine_image(self, creds: Credentials, image_id: str) -> None:
-        """Delete a machine image; raise ``NotFound`` when there is none."""
-
-    @abc.abstractmethod
-    def list_machines(self, creds: Credentials) -> list[dict]:
-        """Return the machines this tenant should see."""
-
-    @abc.abstractmethod
-    def get_machine(self, creds: Credentials, machine_id: str) -> dict:
-        """Return one machine; raise ``NotFound`` when there is none."""
-
-    @abc.abstractmethod
-    def list_machine_configurations(self, creds: Credentials) -> list[dict]:
-        """Return the machine configurations (sizes) offered."""
-
-    @abc.abstractmethod
-    def get_machine_configuration(self, creds: Credentials, config_id: str) -> dict:
-        """Return one machine configuration; raise ``NotFound`` if unknown."""
-
-    @abc.abstractmethod
-    def create_machine(self, creds: Credentials, spec: MachineSpec) -> dict:
-        """Start creating a machine; return it as the cloud first reports it."""
-
-    @abc.abstractmethod
-    def delete_machine(self, creds: Credentials, machine_id: str) -> None:
-        """Start deleting a machine; raise ``NotFound`` when there is none."""
-
-    @abc.abstractmethod
-    def edit_machine(self, creds: Credentials, machine_id: str, values: dict) -> dict:
-        """Set a machine's name, description and properties; return it."""
-
-    @abc.abstractmethod
-    def act(
-        self, creds: Credentials, machine_id: str, action: str, *, force: bool = False
-    ) -> dict:
-        """Ask a machine to start, stop or restart; return it after asking.
-
-        Raises:
-            Conflict: when the machine's state does not allow ``action``.
-        """
+    def describe(self) -> dict:
+        """Return the entry point's name and description; asks no cloud."""

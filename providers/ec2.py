@@ -42,6 +42,7 @@ from providers.ec2_driver import GatewayEC2NodeDriver
 from providers.ec2_sizes import instance_types
 from providers.ec2_sizes import region_sizes
 from providers.ec2_sizes import to_machine_configuration
+from providers.families import machine_actions
 from providers.libcloud_provider import LibcloudProvider
 from providers.libcloud_provider import cloud_text
 
@@ -183,6 +184,8 @@ class EC2Provider(LibcloudProvider):
     """The ``ec2`` driver of the config: one EC2 region."""
 
     kind = "ec2"
+    initial_states = INITIAL_STATES
+    forces_stop = True  # StopInstances' Force
     SETTINGS = {
         "region": Setting(
             str,
@@ -264,11 +267,10 @@ class EC2Provider(LibcloudProvider):
         # a key without the right to it (UnauthorizedOperation) passes.
         driver.ex_describe_region(self.setting("region"))
 
-    def entry_point(self, creds: Credentials) -> dict:
+    def describe(self) -> dict:
         return {
             "name": self.name,
             "description": f"EC2 region {self.setting('region')}",
-            "created": None,
         }
 
     # -- mapping: the only reads of EC2's `extra` -----------------------------
@@ -297,7 +299,10 @@ class EC2Provider(LibcloudProvider):
         # An instance-store machine cannot stop (it only reboots or ends), nor
         # be captured by CreateImage.
         operations = machine_operations(
-            state, capturable=root == "ebs", stoppable=root != "instance-store"
+            state,
+            capturable=root == "ebs",
+            stoppable=root != "instance-store",
+            offered=machine_actions(self),
         )
         cpu, memory = instance_types().get(
             extra.get("instance_type") or "", (None,) * 2

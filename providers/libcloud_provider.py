@@ -48,10 +48,19 @@ from providers.base import MachineSpec
 from providers.base import Provider
 from providers.base import effective_action
 from providers.deadline import deadline
+from providers.families import ServesMachineConfigurations
+from providers.families import ServesMachineImages
+from providers.families import ServesMachines
 
 
-class LibcloudProvider(Provider):
-    """A provider whose cloud is reached through a libcloud ``NodeDriver``."""
+class LibcloudProvider(
+    Provider, ServesMachineImages, ServesMachineConfigurations, ServesMachines
+):
+    """A provider whose cloud is reached through a libcloud ``NodeDriver``.
+
+    libcloud's compute API covers the three machine families; a cloud whose
+    driver lacks one would leave its contract out.
+    """
 
     #: the most drivers one thread keeps, for the most recent credentials.
     max_drivers_per_thread: ClassVar[int] = 32

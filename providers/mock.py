@@ -21,6 +21,7 @@ from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import Setting
 from providers.base import machine_operations
+from providers.families import machine_actions
 from providers.libcloud_provider import LibcloudProvider
 from providers.mock_driver import PASSWORD
 from providers.mock_driver import USER
@@ -46,6 +47,7 @@ class MockProvider(LibcloudProvider):
     """The ``mock`` driver of the config: Deltacloud's mock cloud, persisted."""
 
     kind = "mock"
+    initial_states = tuple(INITIAL_STATUS)
     SETTINGS = {
         "key": Setting(str, default=USER, help="the mock user, for static auth"),
         "secret": Setting(str, default=PASSWORD, help="its password"),
@@ -69,11 +71,10 @@ class MockProvider(LibcloudProvider):
             clock=lambda: self.clock(),
         )
 
-    def entry_point(self, creds: Credentials) -> dict:
+    def describe(self) -> dict:
         return {
             "name": "mock",
             "description": "Cloud Entry Point for the mock cloud",
-            "created": self.store.seeded_at(self.namespace(creds)),
         }
 
     # -- calls: the mock's own keywords --------------------------------------
@@ -132,7 +133,9 @@ class MockProvider(LibcloudProvider):
             "cpu": extra["cpu"],
             "memory": int(extra["ram"] * 1024) if extra["ram"] else None,
             "cpuArch": extra["architecture"],
-            "operations": machine_operations(state, capturable=capturable),
+            "operations": machine_operations(
+                state, capturable=capturable, offered=machine_actions(self)
+            ),
         }
 
     def to_machine_configuration(self, size: NodeSize) -> dict:

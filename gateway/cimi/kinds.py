@@ -235,6 +235,23 @@ def _properties_from_json(attr: Attr, value: Any) -> dict:
     return _properties(iter(value.items()))
 
 
+def _descriptors_to_xml(parent: etree._Element, attr: Attr, value: list) -> None:
+    for descriptor in value:
+        element = etree.SubElement(parent, tag(attr.name))
+        for field, text in _written(attr.member, descriptor):
+            text = _descriptor_text(text)
+            if field.xml_text:
+                element.text = text
+            else:
+                element.set(field.name, text)
+
+
+def _descriptor_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return xml_text(str(value))
+
+
 def _operations_to_xml(parent: etree._Element, attr: Attr, value: list) -> None:
     for rel, href in value:
         etree.SubElement(parent, tag(attr.name), rel=xml_text(rel), href=xml_text(href))
@@ -394,6 +411,12 @@ CODECS: dict[Kind, _Codec] = {
         lambda attr, value: [write_json(attr.member, v) for v in value],
         _structs_from_xml,
         _structs_from_json,
+    ),
+    Kind.DESCRIPTORS: _Codec(
+        _descriptors_to_xml,
+        lambda attr, value: [write_json(attr.member, v) for v in value],
+        _read_only,
+        _read_only,
     ),
     Kind.EXPANDABLE: _Codec(
         _expandable_to_xml,

@@ -38,6 +38,9 @@ class Kind(enum.StrEnum):
     STRUCTS = "structs"  # repeated nested values: <disk><capacity/></disk>
     BOOLEAN = "boolean"
     EXPANDABLE = "expandable"  # a reference, a value, or both (DSP8009 expRef)
+    # repeated elements whose fields are XML attributes, one maybe the text:
+    # <capability name uri description>value</capability> / [{"name": ...}]
+    DESCRIPTORS = "descriptors"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class Attr:
         choices: the allowed values of an ``ENUM``.
         json_name: the JSON key when it differs (``property`` -> ``properties``).
         member: the entry type of a ``MEMBERS`` attribute.
+        xml_text: in a ``DESCRIPTORS`` member, the field written as the
+            element's text rather than as an XML attribute.
     """
 
     name: str
@@ -61,6 +66,7 @@ class Attr:
     choices: tuple[str, ...] = ()
     json_name: str | None = None
     member: ResourceType | None = None
+    xml_text: bool = False
 
     @property
     def json_key(self) -> str:
@@ -231,7 +237,13 @@ ENTRY_POINT_COLLECTIONS = (
 CLOUD_ENTRY_POINT = ResourceType(
     "CloudEntryPoint",
     COMMON
-    + (Attr("baseURI", Kind.URI, read_only=True),)
+    # NOTE(gw): `driver` and `provider` are Deltacloud's, which its CIMI
+    # client model requires; DSP8009 has no place for them (README, Wire).
+    + (
+        Attr("driver", Kind.TEXT, read_only=True),
+        Attr("provider", Kind.TEXT, read_only=True),
+        Attr("baseURI", Kind.URI, read_only=True),
+    )
     + tuple(Attr(key, Kind.REF, read_only=True) for key in ENTRY_POINT_COLLECTIONS)
     + (OPERATIONS,),
     path="cloudEntryPoint",
@@ -335,3 +347,76 @@ def action_name(uri: str) -> str | None:
     """
     head, sep, name = uri.strip().rpartition("/action/")
     return name if sep and head and name.isalpha() else None
+
+
+# -- ResourceMetadata (DSP0263 5.13) -------------------------------------------
+
+ATTRIBUTE_METADATA = ResourceType(
+    "attribute",
+    (
+        Attr("name", Kind.TEXT),
+        Attr("namespace", Kind.URI),
+        Attr("type", Kind.TEXT),
+        Attr("required", Kind.BOOLEAN),
+    ),
+)
+CAPABILITY_METADATA = ResourceType(
+    "capability",
+    (
+        Attr("name", Kind.TEXT),
+        Attr("uri", Kind.URI),
+        Attr("description", Kind.TEXT),
+        Attr("value", Kind.TEXT, xml_text=True),
+    ),
+)
+ACTION_METADATA = ResourceType(
+    "action",
+    (
+        Attr("name", Kind.TEXT),
+        Attr("uri", Kind.URI),
+        Attr("description", Kind.TEXT),
+        Attr("method", Kind.TEXT),
+        Attr("inputMessage", Kind.TEXT),
+        Attr("outputMessage", Kind.TEXT),
+    ),
+)
+
+RESOURCE_METADATA = ResourceType(
+    "ResourceMetadata",
+    (
+        Attr("id", Kind.URI, read_only=True),
+        Attr("name", Kind.TEXT, read_only=True),
+        # NOTE(gw): DSP0263 and Deltacloud write typeUri; DSP8009 typeURI.
+        Attr("typeUri", Kind.URI, read_only=True),
+        Attr(
+            "attribute",
+            Kind.DESCRIPTORS,
+            read_only=True,
+            json_name="attributes",
+            member=ATTRIBUTE_METADATA,
+        ),
+        Attr(
+            "capability",
+            Kind.DESCRIPTORS,
+            read_only=True,
+            json_name="capabilities",
+            member=CAPABILITY_METADATA,
+        ),
+        Attr(
+            "action",
+            Kind.DESCRIPTORS,
+            read_only=True,
+            json_name="actions",
+            member=ACTION_METADATA,
+        ),
+        OPERATIONS,
+    ),
+    collection_key="resourceMetadata",
+    path="resource_metadata",
+    entry_point_key="resourceMetadata",
+)
+
+
+def capability_uri(rtype: ResourceType, name: str) -> str:
+    """Return the CIMI URI of capability ``name`` of ``rtype``."""
+    return f"{NS}/capability/{rtype.name}/{name}"

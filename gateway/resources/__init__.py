@@ -1,49 +1,101 @@
-"""Falcon responders, one module per collection, and the routes of a mount."""
+"""Falcon responders, one module per collection, and the routes of a mount.
+
+``COLLECTIONS`` is the one table of what a mount can serve: each collection's
+resource type, the provider families it needs, and its responder. A mount
+serves the collections whose families its provider serves; its routes, entry
+point and ResourceMetadata all come from that one list.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import falcon
 
 from gateway.cimi.schema import CLOUD_ENTRY_POINT
+from gateway.cimi.schema import ENTRY_POINT_COLLECTIONS
 from gateway.cimi.schema import JOB
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_CONFIGURATION
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import MACHINE_TEMPLATE
-from gateway.jobs import Jobs
+from gateway.cimi.schema import RESOURCE_METADATA
+from gateway.cimi.schema import ResourceType
 from gateway.resources.cloud_entry_point import CloudEntryPoint
 from gateway.resources.jobs import JobsResource
 from gateway.resources.machine_configurations import MachineConfigurations
 from gateway.resources.machine_images import MachineImages
 from gateway.resources.machine_templates import MachineTemplates
 from gateway.resources.machines import Machines
-from gateway.store import Store
-from providers.base import Provider
+from gateway.resources.mount import Mount
+from gateway.resources.resource_metadata import ResourceMetadataResource
+from providers.families import ServesMachineConfigurations
+from providers.families import ServesMachineImages
+from providers.families import ServesMachines
+from providers.families import serves
 
 
-def add_routes(
-    app: falcon.App, mount: str, provider: Provider, store: Store, jobs: Jobs
-) -> None:
-    """Serve ``provider``'s collections under ``mount``."""
-    collections = {
-        MACHINE: Machines(provider, mount, store, jobs),
-        MACHINE_TEMPLATE: MachineTemplates(provider, mount, store),
-        MACHINE_CONFIGURATION: MachineConfigurations(provider, mount),
-        MACHINE_IMAGE: MachineImages(provider, mount, jobs),
-        JOB: JobsResource(provider, mount, jobs),
-    }
-    entry_point = CloudEntryPoint(provider, mount, tuple(collections))
-    answer_head_like_get(entry_point)
-    app.add_route(mount, entry_point, suffix="root")
-    app.add_route(f"{mount}/{CLOUD_ENTRY_POINT.path}", entry_point)
-    for rtype, resource in collections.items():
-        answer_head_like_get(resource)
-        app.add_route(f"{mount}/{rtype.path}", resource)
-        app.add_route(f"{mount}/{rtype.path}/{{id}}", resource, suffix="item")
-    machines = collections[MACHINE]
-    app.add_route(
-        f"{mount}/{MACHINE.path}/{{id}}/{{action}}", machines, suffix="action"
+@dataclass(frozen=True)
+class Collection:
+    """A collection a mount may serve.
+
+    Args:
+        rtype: the type of its members.
+        needs: the provider families it needs; none: the gateway's own.
+        responder: builds its responder for a mount.
+    """
+
+    rtype: ResourceType
+    needs: tuple[type, ...]
+    responder: Callable[[Mount], object]
+
+
+COLLECTIONS = (
+    Collection(MACHINE, (ServesMachines,), Machines),
+    Collection(
+        MACHINE_TEMPLATE,
+        (ServesMachines, ServesMachineConfigurations, ServesMachineImages),
+        MachineTemplates,
+    ),
+    Collection(
+        MACHINE_CONFIGURATION, (ServesMachineConfigurations,), MachineConfigurations
+    ),
+    Collection(MACHINE_IMAGE, (ServesMachineImages,), MachineImages),
+    Collection(JOB, (), JobsResource),
+)
+
+
+def served(mount: Mount) -> list[Collection]:
+    """Return the collections ``mount``'s provider serves, in entry point order."""
+    found = [c for c in COLLECTIONS if serves(mount.provider, *c.needs)]
+    return sorted(
+        found, key=lambda c: ENTRY_POINT_COLLECTIONS.index(c.rtype.entry_point_key)
     )
+
+
+def add_routes(app: falcon.App, mount: Mount) -> None:
+    """Serve ``mount``: its entry point, metadata and collections."""
+    collections = served(mount)
+    types = [c.rtype for c in collections]
+    routes: dict[ResourceType, object] = {
+        RESOURCE_METADATA: ResourceMetadataResource(mount, types),
+        **{c.rtype: c.responder(mount) for c in collections},
+    }
+    entry_point = CloudEntryPoint(mount, list(routes))
+    answer_head_like_get(entry_point)
+    app.add_route(mount.path, entry_point, suffix="root")
+    app.add_route(f"{mount.path}/{CLOUD_ENTRY_POINT.path}", entry_point)
+    for rtype, resource in routes.items():
+        answer_head_like_get(resource)
+        app.add_route(f"{mount.path}/{rtype.path}", resource)
+        app.add_route(f"{mount.path}/{rtype.path}/{{id}}", resource, suffix="item")
+    if MACHINE in routes:
+        app.add_route(
+            f"{mount.path}/{MACHINE.path}/{{id}}/{{action}}",
+            routes[MACHINE],
+            suffix="action",
+        )
 
 
 def answer_head_like_get(resource: object) -> None:

@@ -2,37 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import falcon
 
 from gateway.cimi.schema import CLOUD_ENTRY_POINT
 from gateway.cimi.schema import Document
 from gateway.cimi.schema import ResourceType
-from gateway.resources.links import Links
-from providers.base import Provider
+from gateway.resources.mount import Mount
 
 
 class CloudEntryPoint:
-    """The entry point of one mounted provider; links what is served.
+    """The entry point of one mount; links the collections it serves.
+
+    It asks no cloud and no store: by default it answers without
+    credentials, as Deltacloud's did (discovery comes before login).
 
     Args:
-        provider: the cloud mounted here.
-        mount: its URL prefix.
+        mount: the provider mounted here.
         served: the resource types whose collections this mount serves.
     """
 
-    def __init__(
-        self, provider: Provider, mount: str, served: tuple[ResourceType, ...]
-    ) -> None:
-        self.provider = provider
+    def __init__(self, mount: Mount, served: Sequence[ResourceType]) -> None:
         self.mount = mount
-        self.served = served
+        self.served = tuple(served)
+        self.needs_credentials = not mount.open_discovery
+        provider = mount.provider
+        self.about = {
+            **provider.describe(),
+            "created": mount.created,
+            "driver": provider.kind,
+            "provider": provider.name,
+        }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        links = Links(req, self.mount)
-        about = self.provider.entry_point(req.context.credentials)
+        links = self.mount.links(req)
         values = {
             "id": links.collection(CLOUD_ENTRY_POINT),
-            **about,
+            **self.about,
             "baseURI": links.base_uri,
         }
         for rtype in self.served:
@@ -42,5 +49,5 @@ class CloudEntryPoint:
     def on_get_root(self, req: falcon.Request, resp: falcon.Response) -> None:
         # Deltacloud answered GET /cimi/ with a redirect to the entry point.
         raise falcon.HTTPMovedPermanently(
-            Links(req, self.mount).collection(CLOUD_ENTRY_POINT)
+            self.mount.links(req).collection(CLOUD_ENTRY_POINT)
         )

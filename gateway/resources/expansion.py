@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
@@ -15,28 +16,37 @@ from gateway.cimi.schema import Document
 from gateway.cimi.schema import ResourceType
 from gateway.resources.links import Links
 from gateway.resources.links import Resolver
+from gateway.resources.mount import Mount
 from providers.base import Credentials
 from providers.base import Provider
+from providers.families import ServesMachineConfigurations
+from providers.families import ServesMachineImages
+from providers.families import ServesMachines
 
 
 def readers(
     provider: Provider, creds: Credentials
 ) -> dict[ResourceType, Callable[[str], dict]]:
-    """Return how to read one resource of each type a reference can name."""
-    return {
-        MACHINE: lambda id: provider.get_machine(creds, id),
-        MACHINE_IMAGE: lambda id: provider.get_machine_image(creds, id),
-        MACHINE_CONFIGURATION: lambda id: provider.get_machine_configuration(creds, id),
-    }
+    """Return how to read one resource of each type ``provider`` serves."""
+    read: dict[ResourceType, Callable[[str], dict]] = {}
+    if isinstance(provider, ServesMachines):
+        read[MACHINE] = functools.partial(provider.get_machine, creds)
+    if isinstance(provider, ServesMachineImages):
+        read[MACHINE_IMAGE] = functools.partial(provider.get_machine_image, creds)
+    if isinstance(provider, ServesMachineConfigurations):
+        read[MACHINE_CONFIGURATION] = functools.partial(
+            provider.get_machine_configuration, creds
+        )
+    return read
 
 
-def resolver(links: Links, provider: Provider, creds: Credentials) -> Resolver:
+def resolver(links: Links, mount: Mount, creds: Credentials) -> Resolver:
     """Return what inlines references for one request, each href read once.
 
     A reference to something that is gone, or that is not one of ours, stays
     a reference.
     """
-    read = readers(provider, creds)
+    read = readers(mount.provider, creds)
     seen: dict[str, Document | None] = {}
 
     def resolve(attr: Attr, value: Any) -> Document | None:

@@ -17,8 +17,10 @@ from gateway.cimi.schema import ResourceType
 from gateway.cimi.schema import action_uri
 from gateway.jobs import Jobs
 from gateway.jobs import Lookup
+from gateway.resources.expansion import readers
 from gateway.resources.expansion import resolver
 from gateway.resources.links import Links
+from gateway.resources.mount import Mount
 from providers.base import CAPTURE
 from providers.base import Credentials
 from providers.base import Provider
@@ -29,12 +31,12 @@ TARGETS: dict[str, ResourceType] = {t.path: t for t in (MACHINE, MACHINE_IMAGE)}
 
 def lookup(provider: Provider, creds: Credentials) -> Lookup:
     """Return how to read a job target's state on ``provider``."""
+    read = readers(provider, creds)
 
     def state(path: str, id: str) -> str | None:
+        reader = read.get(TARGETS[path])
         try:
-            if path == MACHINE.path:
-                return provider.get_machine(creds, id)["state"]
-            return provider.get_machine_image(creds, id)["state"]
+            return reader(id)["state"] if reader is not None else None
         except NotFound:
             return None
 
@@ -106,40 +108,32 @@ def failed_job(
 
 
 class JobsResource:
-    """The jobs of one provider's tenant.
+    """The jobs of one provider's tenant."""
 
-    Args:
-        provider: the cloud mounted here.
-        mount: its URL prefix.
-        jobs: the job records.
-    """
-
-    def __init__(self, provider: Provider, mount: str, jobs: Jobs) -> None:
-        self.provider = provider
+    def __init__(self, mount: Mount) -> None:
         self.mount = mount
-        self.jobs = jobs
+        self.provider = mount.provider
+        self.jobs = mount.jobs
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         creds = req.context.credentials
-        links = Links(req, self.mount)
-        jobs = self.jobs.list(
-            self.provider.namespace(creds), lookup(self.provider, creds)
-        )
+        links = self.mount.links(req)
+        jobs = self.jobs.list(self.mount.namespace(creds), lookup(self.provider, creds))
         resp.media = links.collection_document(
             JOB,
             [job_values(links, job) for job in jobs],
             can_add=False,
-            resolve=resolver(links, self.provider, creds),
+            resolve=resolver(links, self.mount, creds),
         )
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
         creds = req.context.credentials
         job = self.jobs.get(
-            self.provider.namespace(creds), id, lookup(self.provider, creds)
+            self.mount.namespace(creds), id, lookup(self.provider, creds)
         )
         if job is None:
             raise NotFound(f"no job {id}")
-        links = Links(req, self.mount)
+        links = self.mount.links(req)
         resp.media = links.shown(
-            JOB, job_values(links, job), resolver(links, self.provider, creds)
+            JOB, job_values(links, job), resolver(links, self.mount, creds)
         )

@@ -8,42 +8,46 @@ from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_IMAGE
-from gateway.jobs import Jobs
 from gateway.media import read
 from gateway.resources.expansion import resolver
 from gateway.resources.jobs import failed_job
 from gateway.resources.jobs import record_capture
-from gateway.resources.links import Links
+from gateway.resources.mount import Mount
 from providers.base import CAPTURE
-from providers.base import Provider
+from providers.families import ServesMachineImages
+from providers.families import machine_actions
+
+
+def capturing(provider: object) -> bool:
+    """Tell whether images are made here by capturing machines."""
+    return CAPTURE in machine_actions(provider)
 
 
 class MachineImages:
-    """The machine images of one provider.
+    """The machine images of one provider."""
 
-    Args:
-        provider: the cloud mounted here.
-        mount: its URL prefix.
-    """
-
-    def __init__(self, provider: Provider, mount: str, jobs: Jobs) -> None:
-        self.provider = provider
+    def __init__(self, mount: Mount) -> None:
         self.mount = mount
-        self.jobs = jobs
+        self.provider: ServesMachineImages = mount.provider  # type: ignore[assignment]
+        self.jobs = mount.jobs
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        creds, links = req.context.credentials, Links(req, self.mount)
+        creds, links = req.context.credentials, self.mount.links(req)
         images = self.provider.list_machine_images(creds)
         resp.media = links.collection_document(
             MACHINE_IMAGE,
             images,
-            can_add=True,
-            resolve=resolver(links, self.provider, creds),
+            can_add=capturing(self.mount.provider),
+            resolve=resolver(links, self.mount, creds),
         )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Capture a machine: the body's ``imageLocation`` names the machine."""
-        links = Links(req, self.mount)
+        if not capturing(self.mount.provider):
+            raise falcon.HTTPMethodNotAllowed(
+                ["GET", "HEAD"], description="this cloud does not capture machines"
+            )
+        links = self.mount.links(req)
         values = read(req, MACHINE_IMAGE)
         location = values["imageLocation"]
         machine_id = links.local_id(location, MACHINE)
@@ -56,7 +60,7 @@ class MachineImages:
                 f"type: capturing a machine makes an IMAGE, not a {values['type']}"
             )
         creds = req.context.credentials
-        namespace = self.provider.namespace(creds)
+        namespace = self.mount.namespace(creds)
         try:
             with failed_job(
                 resp, links, self.jobs, namespace, CAPTURE, (MACHINE.path, machine_id)
@@ -72,10 +76,10 @@ class MachineImages:
         resp.media = links.document(MACHINE_IMAGE, image)
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
-        creds, links = req.context.credentials, Links(req, self.mount)
+        creds, links = req.context.credentials, self.mount.links(req)
         image = self.provider.get_machine_image(creds, id)
         resp.media = links.shown(
-            MACHINE_IMAGE, image, resolver(links, self.provider, creds)
+            MACHINE_IMAGE, image, resolver(links, self.mount, creds)
         )
 
     def on_delete_item(
@@ -84,7 +88,7 @@ class MachineImages:
         creds = req.context.credentials
         # What the image is now settles the capture job that made it.
         image = self.provider.get_machine_image(creds, id)
-        target, namespace = (MACHINE_IMAGE.path, id), self.provider.namespace(creds)
+        target, namespace = (MACHINE_IMAGE.path, id), self.mount.namespace(creds)
         self.jobs.observe(namespace, target, image["state"])
         self.provider.delete_machine_image(creds, id)
         self.jobs.cancel(namespace, target, "the image was deleted before it was ready")

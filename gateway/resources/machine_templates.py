@@ -27,11 +27,11 @@ from gateway.media import read
 from gateway.resources.edits import check_read_only
 from gateway.resources.expansion import resolver
 from gateway.resources.links import Links
+from gateway.resources.mount import Mount
 from gateway.resources.references import check_template
 from gateway.store import Store
 from providers.base import DELETE
 from providers.base import EDIT
-from providers.base import Provider
 
 TEMPLATE = "template"
 #: a template's references, and the type each names.
@@ -86,34 +86,28 @@ def load(store: Store, namespace: str, template_id: str) -> dict:
 
 
 class MachineTemplates:
-    """The machine templates of one provider's tenant.
+    """The machine templates of one provider's tenant, kept in the store."""
 
-    Args:
-        provider: the cloud mounted here (its namespace keys the templates).
-        mount: its URL prefix.
-        store: where templates are kept.
-    """
-
-    def __init__(self, provider: Provider, mount: str, store: Store) -> None:
-        self.provider = provider
+    def __init__(self, mount: Mount) -> None:
         self.mount = mount
-        self.store = store
+        self.provider = mount.provider
+        self.store = mount.store
 
     def _namespace(self, req: falcon.Request) -> str:
-        return self.provider.namespace(req.context.credentials)
+        return self.mount.namespace(req.context.credentials)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        creds, links = req.context.credentials, Links(req, self.mount)
+        creds, links = req.context.credentials, self.mount.links(req)
         stored = self.store.list(self._namespace(req), TEMPLATE)
         resp.media = links.collection_document(
             MACHINE_TEMPLATE,
             [from_stored(links, t) for t in stored],
             can_add=True,
-            resolve=resolver(links, self.provider, creds),
+            resolve=resolver(links, self.mount, creds),
         )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        links = Links(req, self.mount)
+        links = self.mount.links(req)
         template = to_stored(links, read(req, MACHINE_TEMPLATE))
         missing = [
             name for name in ("machineConfig", "machineImage") if name not in template
@@ -131,16 +125,16 @@ class MachineTemplates:
         resp.media = links.document(MACHINE_TEMPLATE, from_stored(links, template))
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
-        creds, links = req.context.credentials, Links(req, self.mount)
+        creds, links = req.context.credentials, self.mount.links(req)
         template = load(self.store, self._namespace(req), id)
         resp.media = links.shown(
             MACHINE_TEMPLATE,
             from_stored(links, template),
-            resolver(links, self.provider, creds),
+            resolver(links, self.mount, creds),
         )
 
     def on_put_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
-        links = Links(req, self.mount)
+        links = self.mount.links(req)
         namespace = self._namespace(req)
         template = load(self.store, namespace, id)
         given = read(req, MACHINE_TEMPLATE, read_only=True)

@@ -20,7 +20,6 @@ from gateway.cimi.schema import MACHINE_TEMPLATE
 from gateway.cimi.schema import action_name
 from gateway.cimi.schema import action_uri
 from gateway.jobs import GONE
-from gateway.jobs import Jobs
 from gateway.media import read
 from gateway.resources import machine_templates
 from gateway.resources import references
@@ -29,7 +28,7 @@ from gateway.resources.jobs import answer_with_job
 from gateway.resources.jobs import failed_job
 from gateway.resources.jobs import record_capture
 from gateway.resources.links import Links
-from gateway.store import Store
+from gateway.resources.mount import Mount
 from providers.base import CAPTURE
 from providers.base import MACHINE_ACTIONS
 from providers.base import RESTART
@@ -37,8 +36,9 @@ from providers.base import START
 from providers.base import STOP
 from providers.base import Credentials
 from providers.base import MachineSpec
-from providers.base import Provider
 from providers.base import effective_action
+from providers.families import ServesMachines
+from providers.families import machine_actions
 
 #: the state an action's machine reaches when the cloud is done.
 ACTION_OUTCOME = {START: "STARTED", STOP: "STOPPED", RESTART: "STARTED"}
@@ -46,36 +46,27 @@ _EDITABLE = ("name", "description", "property")
 
 
 class Machines:
-    """The machines of one provider.
+    """The machines of one provider."""
 
-    Args:
-        provider: the cloud mounted here.
-        mount: its URL prefix.
-        store: where machine templates are kept.
-        jobs: the job records.
-    """
-
-    def __init__(
-        self, provider: Provider, mount: str, store: Store, jobs: Jobs
-    ) -> None:
-        self.provider = provider
+    def __init__(self, mount: Mount) -> None:
         self.mount = mount
-        self.store = store
-        self.jobs = jobs
+        self.provider: ServesMachines = mount.provider  # type: ignore[assignment]
+        self.store = mount.store
+        self.jobs = mount.jobs
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         machines = self.provider.list_machines(req.context.credentials)
-        resp.media = Links(req, self.mount).collection_document(
+        resp.media = self.mount.links(req).collection_document(
             MACHINE, machines, can_add=True
         )
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
         machine = self.provider.get_machine(req.context.credentials, id)
-        resp.media = Links(req, self.mount).shown(MACHINE, machine)
+        resp.media = self.mount.links(req).shown(MACHINE, machine)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create a machine from a MachineCreate."""
-        creds, links = req.context.credentials, Links(req, self.mount)
+        creds, links = req.context.credentials, self.mount.links(req)
         spec = self._spec(links, creds, read(req, MACHINE_CREATE))
         with failed_job(resp, links, self.jobs, self._namespace(creds), "add", None):
             machine = self.provider.create_machine(creds, spec)
@@ -94,7 +85,7 @@ class Machines:
 
     def on_put_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
         """Edit a machine's name, description and properties."""
-        creds, links = req.context.credentials, Links(req, self.mount)
+        creds, links = req.context.credentials, self.mount.links(req)
         given = read(req, MACHINE, read_only=True)
         current = links.values(MACHINE, self.provider.get_machine(creds, id))
         check_read_only(links, MACHINE, given, current)
@@ -105,7 +96,7 @@ class Machines:
     def on_delete_item(
         self, req: falcon.Request, resp: falcon.Response, id: str
     ) -> None:
-        creds, links = req.context.credentials, Links(req, self.mount)
+        creds, links = req.context.credentials, self.mount.links(req)
         namespace, target = self._namespace(creds), (MACHINE.path, id)
         with failed_job(resp, links, self.jobs, namespace, "delete", target, GONE):
             # What the machine is now settles the jobs that led here.
@@ -120,9 +111,9 @@ class Machines:
         self, req: falcon.Request, resp: falcon.Response, id: str, action: str
     ) -> None:
         """Run the action an Action body names, at that action's own href."""
-        if action not in MACHINE_ACTIONS:
-            raise NotFound(f"machines have no {action} operation")
-        creds, links = req.context.credentials, Links(req, self.mount)
+        if action not in machine_actions(self.provider):
+            raise NotFound(f"machines here have no {action} operation")
+        creds, links = req.context.credentials, self.mount.links(req)
         body = read(req, ACTION)
         asked = action_name(body["action"])
         if asked not in MACHINE_ACTIONS:
@@ -135,7 +126,7 @@ class Machines:
         self.jobs.observe(namespace, target, machine["state"])
         if action == CAPTURE:
             with failed_job(resp, links, self.jobs, namespace, CAPTURE, target):
-                image = self.provider.capture(creds, id, {})
+                image = self.mount.provider.capture(creds, id, {})  # type: ignore[attr-defined]
             resp.location = links.item(MACHINE_IMAGE, image["id"])
             answer_with_job(resp, links, record_capture(self.jobs, namespace, image))
             return
@@ -151,7 +142,7 @@ class Machines:
         answer_with_job(resp, links, job)
 
     def _namespace(self, creds: Credentials) -> str:
-        return self.provider.namespace(creds)
+        return self.mount.namespace(creds)
 
     # -- MachineCreate --------------------------------------------------------
 
@@ -169,7 +160,7 @@ class Machines:
                 )
             try:
                 template = machine_templates.load(
-                    self.store, self.provider.namespace(creds), template_id
+                    self.store, self.mount.namespace(creds), template_id
                 )
             except NotFound as ex:
                 raise BadRequest(f"machineTemplate: {ex.message}") from ex

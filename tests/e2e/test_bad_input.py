@@ -269,7 +269,7 @@ def test_chunked_body_over_the_limit_is_refused(mock_gateway, client):
     ids=["none", "wrong-password", "wrong-user"],
 )
 @pytest.mark.parametrize(
-    "path", ["/cimi/cloudEntryPoint", "/cimi/machine_images", "/cimi/machines/inst1"]
+    "path", ["/cimi/machine_templates", "/cimi/machine_images", "/cimi/machines/inst1"]
 )
 def test_no_one_in_without_credentials(mock_gateway, auth, path):
     response = requests.get(mock_gateway.url + path, auth=auth)
@@ -340,7 +340,10 @@ def test_doubled_slashes_do_not_escape_authentication(mock_gateway, method, path
     finally:
         connection.close()
 
-    assert response.status == 401, body
+    # Either the route is found and asks for credentials, or there is no
+    # route there at all (404): never an answer without them.
+    assert response.status in (401, 404), body
+    assert b"<error" in body
     assert b"Traceback" not in body
 
 

@@ -177,7 +177,7 @@ def test_cloud_silent_is_504(tmp_path, ec2_client):
         "/cimi/machine_configurations",
         "/cimi/machine_templates",
         "/cimi/jobs",
-        "/cimi/cloudEntryPoint",
+        "/cimi/machine_templates/anything",
     ],
 )
 def test_credentials_ec2_refuses_open_nothing(moto_refusing, ec2_gateway, path):

@@ -177,8 +177,10 @@ def test_entry_point_links_what_is_served(mock_gateway, client):
     assert body["resourceURI"] == f"{NS}/CloudEntryPoint"
     assert body["baseURI"] == f"{mock_gateway.url}/cimi/"
     assert body["name"] == "mock"
+    assert (body["driver"], body["provider"]) == ("mock", "mock")
     links = {k: v["href"] for k, v in body.items() if isinstance(v, dict)}
     assert set(links) == {
+        "resourceMetadata",
         "machines",
         "machineTemplates",
         "machineConfigs",

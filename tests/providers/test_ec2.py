@@ -775,8 +775,7 @@ def test_driver_reaches_the_configured_endpoint():
 def test_entry_point_needs_no_call():
     provider = make_provider(f"http://127.0.0.1:{closed_port()}")
 
-    assert provider.entry_point(CREDS) == {
+    assert provider.describe() == {
         "name": "ec2",
         "description": "EC2 region us-east-1",
-        "created": None,
     }

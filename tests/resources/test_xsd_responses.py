@@ -14,6 +14,9 @@ from tests.support.shared import without_resource_uri
 
 PATHS = [
     "/cimi/cloudEntryPoint",
+    "/cimi/resource_metadata",
+    "/cimi/resource_metadata/machine",
+    "/cimi/resource_metadata/cloud_entry_point",
     "/cimi/machine_configurations",
     "/cimi/machine_configurations/m1-large",
     "/cimi/machine_templates",

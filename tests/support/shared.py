@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+NS = "http://schemas.dmtf.org/cimi/1"
+
 ENV_VAR = "CIMI_GATEWAY_SHARED"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEED_PAGE = Path("seed") / "000_1af22411b7ec7335.txt"
@@ -50,12 +52,37 @@ def seed_page_text() -> str:
 
 
 def without_resource_uri(document: bytes) -> etree._Element:
-    """Parse ``document``; drop the seed's ``resourceURI`` from a non-Collection root.
+    """Parse ``document``; take off what the README's Wire section says deviates.
 
-    DSP8009 allows that attribute only on ``<Collection>``; Deltacloud's wire
-    format (our seed) puts it on every root.
+    - the seed's ``resourceURI`` on a non-Collection root: DSP8009 allows it
+      only on ``<Collection>``; Deltacloud's wire format puts it on every root;
+    - the entry point's ``driver`` and ``provider``, which Deltacloud's client
+      model requires and DSP8009 has no place for;
+    - ResourceMetadata written as DSP0263 and Deltacloud write it: ``typeUri``
+      (DSP8009: ``typeURI``), a capability's value as its text, several
+      ``attribute`` elements (DSP8009 allows one).
+
+    Nothing else is touched: the rest must validate as it is.
     """
     root = etree.fromstring(document)
     if etree.QName(root).localname != "Collection":
         root.attrib.pop("resourceURI", None)
+    for element in list(root.iter(f"{{{NS}}}*")):
+        name = etree.QName(element).localname
+        parent = element.getparent()
+        if name in ("driver", "provider") and etree.QName(parent).localname == (
+            "CloudEntryPoint"
+        ):
+            parent.remove(element)
+        elif name == "typeUri":
+            element.tag = f"{{{NS}}}typeURI"
+        elif name == "capability":
+            element.text = None
+        elif name == "attribute" and _follows_an_attribute(element):
+            parent.remove(element)
     return root
+
+
+def _follows_an_attribute(element: etree._Element) -> bool:
+    previous = element.getprevious()
+    return previous is not None and etree.QName(previous).localname == "attribute"

@@ -1,0 +1,129 @@
+"""What a provider can serve, family by family: one small contract each.
+
+A provider serves a resource family by implementing its contract (inheriting
+it and filling its methods); what it declares in the contract's class
+attributes is what it can really do. The gateway derives everything from
+that: the routes of a mount, its entry point, its ResourceMetadata. A
+provider without a family simply has no such collection: no 501, no empty
+list.
+
+Adding a family is a contract here, a table in ``gateway/cimi/schema.py``, a
+mapping per provider and a responder in ``gateway/resources/``.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+from providers.base import CAPTURE
+from providers.base import RESTART
+from providers.base import START
+from providers.base import STOP
+from providers.base import Credentials
+from providers.base import MachineSpec
+
+
+class ServesMachineImages(abc.ABC):
+    """MachineImage: list, read, delete; capture a machine where it can."""
+
+    #: the cloud makes images of machines (the Machine ``capture`` action).
+    can_capture: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def list_machine_images(self, creds: Credentials) -> list[dict]:
+        """Return the machine images this tenant should see."""
+
+    @abc.abstractmethod
+    def get_machine_image(self, creds: Credentials, image_id: str) -> dict:
+        """Return one machine image; raise ``NotFound`` when there is none."""
+
+    @abc.abstractmethod
+    def delete_machine_image(self, creds: Credentials, image_id: str) -> None:
+        """Delete a machine image; raise ``NotFound`` when there is none."""
+
+    @abc.abstractmethod
+    def capture(self, creds: Credentials, machine_id: str, values: dict) -> dict:
+        """Create a machine image from a machine; return the new image.
+
+        Args:
+            values: the decoded MachineImage body (name, description...).
+        """
+
+
+class ServesMachineConfigurations(abc.ABC):
+    """MachineConfiguration: the cloud's sizes, read-only."""
+
+    @abc.abstractmethod
+    def list_machine_configurations(self, creds: Credentials) -> list[dict]:
+        """Return the machine configurations (sizes) offered."""
+
+    @abc.abstractmethod
+    def get_machine_configuration(self, creds: Credentials, config_id: str) -> dict:
+        """Return one machine configuration; raise ``NotFound`` if unknown."""
+
+
+class ServesMachines(abc.ABC):
+    """Machine: create, read, edit, delete, and the actions the cloud offers."""
+
+    #: the actions (besides capture, which ``ServesMachineImages`` declares).
+    machine_actions: ClassVar[tuple[str, ...]] = (START, STOP, RESTART)
+    #: the states a new machine may be asked to settle in, the default first.
+    initial_states: ClassVar[tuple[str, ...]] = ("STARTED", "STOPPED")
+    #: the cloud hands a MachineTemplate's ``userData`` to the machine.
+    takes_user_data: ClassVar[bool] = True
+    #: a stop Action's ``force`` reaches the cloud.
+    forces_stop: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def list_machines(self, creds: Credentials) -> list[dict]:
+        """Return the machines this tenant should see."""
+
+    @abc.abstractmethod
+    def get_machine(self, creds: Credentials, machine_id: str) -> dict:
+        """Return one machine; raise ``NotFound`` when there is none."""
+
+    @abc.abstractmethod
+    def create_machine(self, creds: Credentials, spec: MachineSpec) -> dict:
+        """Start creating a machine; return it as the cloud first reports it."""
+
+    @abc.abstractmethod
+    def delete_machine(self, creds: Credentials, machine_id: str) -> None:
+        """Start deleting a machine; raise ``NotFound`` when there is none."""
+
+    @abc.abstractmethod
+    def edit_machine(self, creds: Credentials, machine_id: str, values: dict) -> dict:
+        """Set a machine's name, description and properties; return it."""
+
+    @abc.abstractmethod
+    def act(
+        self, creds: Credentials, machine_id: str, action: str, *, force: bool = False
+    ) -> dict:
+        """Ask a machine to start, stop or restart; return it after asking.
+
+        Raises:
+            Conflict: when the machine's state does not allow ``action``.
+        """
+
+
+#: every family a provider can serve.
+FAMILIES: tuple[type, ...] = (
+    ServesMachineImages,
+    ServesMachineConfigurations,
+    ServesMachines,
+)
+
+
+def serves(provider: object, *families: type) -> bool:
+    """Tell whether ``provider`` serves every one of ``families``."""
+    return all(isinstance(provider, family) for family in families)
+
+
+def machine_actions(provider: object) -> tuple[str, ...]:
+    """Return the actions ``provider``'s machines take, capture included."""
+    if not isinstance(provider, ServesMachines):
+        return ()
+    actions = provider.machine_actions
+    if isinstance(provider, ServesMachineImages) and provider.can_capture:
+        actions += (CAPTURE,)
+    return actions
