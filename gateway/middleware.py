@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
@@ -19,6 +18,8 @@ from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import PayloadTooLarge
 from gateway.cimi.errors import Unauthorized
 from gateway.cimi.schema import SPEC_VERSION
+from gateway.conditional import entity_tag
+from gateway.conditional import not_modified
 from gateway.media import negotiate
 from providers.base import Provider
 
@@ -106,8 +107,15 @@ class CimiMiddleware:
             # Nothing to describe (a DELETE's 200): no Content-Type either.
             resp.content_type = None
         elif resp.status_code in (200, 201) and body:
-            resp.etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
+            resp.etag = tag = entity_tag(body)
             resp.cache_control = ("max-age=0", "private", "must-revalidate")
+            # The same URL answers XML or JSON: a cache must key on Accept.
+            resp.vary = ("Accept",)
+            if req.method in ("GET", "HEAD") and not_modified(req, tag):
+                resp.status = falcon.HTTP_304
+                resp.media = None
+                resp.data = None
+                resp.content_type = None
 
     def _origin(self, req: falcon.Request) -> str:
         """Return the scheme and host every href of this answer starts with.

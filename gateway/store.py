@@ -75,6 +75,7 @@ _REPLACE_IF = (
     .values(data=bindparam("data_"))
 )
 _REMOVE = delete(records).where(_KEY)
+_REMOVE_IF = delete(records).where(_KEY & (records.c.data == bindparam("old_")))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -181,11 +182,21 @@ class Store:
         with self.engine.begin() as conn:
             return conn.execute(statement, values).rowcount > 0
 
-    def remove(self, namespace: str, kind: str, id: str) -> bool:
-        """Delete a record; return False when there was none."""
+    def remove(
+        self, namespace: str, kind: str, id: str, *, expected: dict | None = None
+    ) -> bool:
+        """Delete a record; return False when there was none.
+
+        Args:
+            expected: delete only if the record still holds exactly this
+                (compare-and-swap, as ``replace``).
+        """
         key = {"ns_": namespace, "kind_": kind, "id_": id}
+        statement = _REMOVE
+        if expected is not None:
+            statement, key["old_"] = _REMOVE_IF, json.dumps(expected)
         with self.engine.begin() as conn:
-            return conn.execute(_REMOVE, key).rowcount > 0
+            return conn.execute(statement, key).rowcount > 0
 
     def seed_once(self, namespace: str, items: Iterable[tuple[str, str, dict]]) -> bool:
         """Insert ``items`` (kind, id, data) unless this namespace was seeded.

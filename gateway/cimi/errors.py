@@ -38,6 +38,12 @@ class Conflict(CimiError):
     status, title = 409, "Conflict"
 
 
+class PreconditionFailed(CimiError):
+    """An If-Match that names no current representation (a stale read)."""
+
+    status, title = 412, "Precondition Failed"
+
+
 class ProviderFailed(CimiError):
     status, title = 502, "Bad Gateway"
 

@@ -8,6 +8,7 @@ from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.conditional import check_if_match
 from gateway.media import read
 from gateway.resources.expansion import resolver
 from gateway.resources.jobs import failed_job
@@ -88,6 +89,7 @@ class MachineImages:
         creds = req.context.credentials
         # What the image is now settles the capture job that made it.
         image = self.provider.get_machine_image(creds, id)
+        check_if_match(req, self.mount.links(req).document(MACHINE_IMAGE, image))
         target, namespace = (MACHINE_IMAGE.path, id), self.mount.namespace(creds)
         self.jobs.observe(namespace, target, image["state"])
         self.provider.delete_machine_image(creds, id)

@@ -16,13 +16,17 @@ from datetime import datetime
 import falcon
 
 from gateway.cimi.errors import BadRequest
+from gateway.cimi.errors import CimiError
 from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
+from gateway.cimi.errors import PreconditionFailed
 from gateway.cimi.schema import CREDENTIAL
 from gateway.cimi.schema import MACHINE_CONFIGURATION
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import MACHINE_TEMPLATE
+from gateway.cimi.schema import Document
 from gateway.cimi.schema import ResourceType
+from gateway.conditional import check_if_match
 from gateway.media import read
 from gateway.resources.edits import check_read_only
 from gateway.resources.expansion import resolver
@@ -139,6 +143,7 @@ class MachineTemplates:
         template = load(self.store, namespace, id)
         given = read(req, MACHINE_TEMPLATE, read_only=True)
         current = links.values(MACHINE_TEMPLATE, from_stored(links, template))
+        check_if_match(req, Document(MACHINE_TEMPLATE, current))
         check_read_only(links, MACHINE_TEMPLATE, given, current)
         # NOTE(gw): an edit replaces what it gives; what it leaves out stays.
         changes = to_stored(links, given)
@@ -148,7 +153,7 @@ class MachineTemplates:
         # Written only over the template as read: two edits at once never
         # merge silently; the later one is told to read again.
         if not self.store.replace(namespace, TEMPLATE, id, edited, expected=template):
-            raise Conflict(f"machine template {id} changed meanwhile; read it again")
+            raise _changed_meanwhile(req, id)
         template = edited
         resp.media = links.document(MACHINE_TEMPLATE, from_stored(links, template))
 
@@ -156,6 +161,24 @@ class MachineTemplates:
         self, req: falcon.Request, resp: falcon.Response, id: str
     ) -> None:
         # Machines made from the template keep running: they never refer to it.
-        if not self.store.remove(self._namespace(req), TEMPLATE, id):
-            raise NotFound(f"no machine template {id}")
+        namespace, links = self._namespace(req), self.mount.links(req)
+        template = load(self.store, namespace, id)
+        check_if_match(
+            req, links.document(MACHINE_TEMPLATE, from_stored(links, template))
+        )
+        # Only the template as checked: one edited meanwhile stays.
+        if not self.store.remove(namespace, TEMPLATE, id, expected=template):
+            if self.store.get(namespace, TEMPLATE, id) is None:
+                raise NotFound(f"no machine template {id}")
+            raise _changed_meanwhile(req, id)
         resp.status = falcon.HTTP_200
+
+
+def _changed_meanwhile(req: falcon.Request, id: str) -> CimiError:
+    """The error for a write that lost the race to another writer.
+
+    A client that sent If-Match gets 412 (its tag is stale now); without
+    one, 409.
+    """
+    message = f"machine template {id} changed meanwhile; read it again"
+    return PreconditionFailed(message) if req.if_match else Conflict(message)

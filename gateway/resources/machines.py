@@ -17,8 +17,10 @@ from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_CREATE
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import MACHINE_TEMPLATE
+from gateway.cimi.schema import Document
 from gateway.cimi.schema import action_name
 from gateway.cimi.schema import action_uri
+from gateway.conditional import check_if_match
 from gateway.jobs import GONE
 from gateway.media import read
 from gateway.resources import machine_templates
@@ -88,6 +90,7 @@ class Machines:
         creds, links = req.context.credentials, self.mount.links(req)
         given = read(req, MACHINE, read_only=True)
         current = links.values(MACHINE, self.provider.get_machine(creds, id))
+        check_if_match(req, Document(MACHINE, current))
         check_read_only(links, MACHINE, given, current)
         edits = {name: given[name] for name in _EDITABLE if name in given}
         machine = self.provider.edit_machine(creds, id, edits)
@@ -101,6 +104,7 @@ class Machines:
         with failed_job(resp, links, self.jobs, namespace, "delete", target, GONE):
             # What the machine is now settles the jobs that led here.
             machine = self.provider.get_machine(creds, id)
+            check_if_match(req, links.document(MACHINE, machine))
             self.jobs.observe(namespace, target, machine["state"])
             self.provider.delete_machine(creds, id)
         self.jobs.cancel(namespace, target, "the machine was deleted meanwhile")
