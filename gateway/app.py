@@ -14,6 +14,7 @@ from gateway.auth import Authenticator
 from gateway.cimi.errors import CimiError
 from gateway.config import Config
 from gateway.jobs import Jobs
+from gateway.listings import Listings
 from gateway.middleware import CimiMiddleware
 from gateway.middleware import RenderedCache
 from gateway.resources import add_routes
@@ -81,6 +82,7 @@ def create_app(
             # Read once: every worker's entry point tells the same date.
             created=store.first_seen(f"mount:{provider.name}"),
             open_discovery=config.open_discovery,
+            listings=Listings(config.listing_cache_seconds),
         )
         add_routes(app, mount)
     app.add_route("/healthz", Health())

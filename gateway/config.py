@@ -80,6 +80,8 @@ class Config:
     access_log: bool = True
     log_level: str = "info"
     job_retention: int = 24 * 3600
+    #: seconds a cloud listing is served again to the same credentials.
+    listing_cache_seconds: int = 3
     source: str = ""
 
 
@@ -112,7 +114,7 @@ def parse(text: str, *, source: str = "<string>") -> Config:
     except tomllib.TOMLDecodeError as ex:
         raise ConfigError(f"{source}: not valid TOML: {ex}") from ex
     raw = _interpolate(raw, "")
-    _only(raw, "", {"server", "store", "auth", "jobs", "providers"})
+    _only(raw, "", {"server", "store", "auth", "jobs", "cache", "providers"})
 
     server = _table(raw, "server")
     _only(server, "server.", _SERVER_KEYS)
@@ -160,6 +162,11 @@ def parse(text: str, *, source: str = "<string>") -> Config:
                         f"providers.{entry.name}.{name}: static auth needs the "
                         "cloud's credentials here"
                     )
+    cache = _table(raw, "cache")
+    _only(cache, "cache.", {"listing_seconds"})
+    listing_seconds = _get(cache, "cache.listing_seconds", int, 3)
+    if isinstance(listing_seconds, bool) or listing_seconds < 0:
+        raise ConfigError("cache.listing_seconds: expected seconds, 0 or more")
     jobs = _table(raw, "jobs")
     _only(jobs, "jobs.", {"retention"})
     retention = _get(jobs, "jobs.retention", int, 24 * 3600)
@@ -168,6 +175,7 @@ def parse(text: str, *, source: str = "<string>") -> Config:
     return Config(
         providers=providers,
         job_retention=retention,
+        listing_cache_seconds=listing_seconds,
         store_url=store_url,
         auth_mode=mode,
         users=dict(users),

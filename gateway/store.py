@@ -27,6 +27,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import create_engine
 from sqlalchemy import delete
 from sqlalchemy import event
+from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
@@ -67,6 +68,10 @@ _LIST = (
         & (records.c.kind == bindparam("kind_"))
     )
     .order_by(records.c.seq)
+)
+_PAGE = _LIST.limit(bindparam("limit_")).offset(bindparam("offset_"))
+_COUNT = select(func.count()).where(
+    (records.c.namespace == bindparam("ns_")) & (records.c.kind == bindparam("kind_"))
 )
 _REPLACE = update(records).where(_KEY).values(data=bindparam("data_"))
 _REPLACE_IF = (
@@ -113,7 +118,7 @@ class Store:
         metadata.create_all(self.engine)
         self._compiled = {
             statement: statement.compile(dialect=self.engine.dialect)
-            for statement in (_GET, _LIST)
+            for statement in (_GET, _LIST, _PAGE, _COUNT)
         }
 
     def get(self, namespace: str, kind: str, id: str) -> dict | None:
@@ -125,6 +130,18 @@ class Store:
         """Return every record of ``kind`` in ``namespace``, oldest first."""
         rows = self._read(_LIST, {"ns_": namespace, "kind_": kind})
         return [json.loads(row[0]) for row in rows]
+
+    def page(
+        self, namespace: str, kind: str, offset: int, limit: int | None
+    ) -> tuple[list[dict], int]:
+        """Return ``limit`` records of ``kind`` from ``offset`` (oldest first),
+        and how many there are in all: a page costs the page, not the kind."""
+        key = {"ns_": namespace, "kind_": kind}
+        total = self._read(_COUNT, key)[0][0]
+        # SQLite reads LIMIT -1 as no limit.
+        limit = -1 if limit is None else limit
+        rows = self._read(_PAGE, {**key, "offset_": offset, "limit_": limit})
+        return [json.loads(row[0]) for row in rows], total
 
     def _read(self, statement: Executable, params: dict) -> list[tuple]:
         # PERF(gw): the hot reads run their compiled SQL on the DBAPI

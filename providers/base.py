@@ -145,6 +145,9 @@ class Provider(abc.ABC):
     kind: ClassVar[str]
     #: the driver's own config keys (``driver`` and ``mount`` are common).
     SETTINGS: ClassVar[dict[str, Setting]] = {}
+    #: its listings are remote calls, worth keeping a few seconds
+    #: (``gateway/listings.py``); a local one is read fresh each time.
+    caches_listings: ClassVar[bool] = True
 
     def __init__(self, name: str, settings: Mapping[str, Any], store: Any) -> None:
         self.name = name

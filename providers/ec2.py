@@ -42,6 +42,7 @@ from providers.ec2_driver import GatewayEC2NodeDriver
 from providers.ec2_sizes import instance_types
 from providers.ec2_sizes import region_sizes
 from providers.ec2_sizes import to_machine_configuration
+from providers.families import Narrowing
 from providers.families import machine_actions
 from providers.libcloud_provider import LibcloudProvider
 from providers.libcloud_provider import cloud_text
@@ -112,6 +113,36 @@ def _aware(value: datetime | str | None) -> datetime | None:
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     # libcloud's dates carry its own UTC class; ours compare and print plainly.
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# What of a client's filter EC2 can apply itself: CIMI attribute to the
+# DescribeInstances / DescribeImages filter name. A name is left to the
+# gateway: an unnamed machine's (or image's) CIMI name is its id.
+MACHINE_FILTERS = {"id": "instance-id", "state": "instance-state-name"}
+IMAGE_FILTERS = {"id": "image-id", "state": "state"}
+
+
+def ec2_filters(
+    narrow: Narrowing | None, names: Mapping[str, str], states: Mapping[str, str]
+) -> dict[str, list[str]] | None:
+    """Return the ``Filter.N`` EC2 can apply for ``narrow``; None: none can match.
+
+    A state is pushed only when every state wanted has EC2 names (ERROR is
+    also whatever EC2 state we do not know, so it is never pushed).
+    """
+    filters: dict[str, list[str]] = {}
+    for attr, values in (narrow or {}).items():
+        if attr not in names:
+            continue
+        if not values:
+            return None
+        if attr == "state":
+            wanted = [k for k, v in states.items() if v in values]
+            if "ERROR" in values or {states.get(k) for k in wanted} != set(values):
+                continue
+            values = frozenset(wanted)
+        filters[names[attr]] = sorted(values)
+    return filters
 
 
 def check_endpoint(value: str) -> None:
@@ -437,14 +468,27 @@ class EC2Provider(LibcloudProvider):
 
     # -- how EC2 finds things ------------------------------------------------
 
-    def fetch_images(self, driver: GatewayEC2NodeDriver) -> list[NodeImage]:
+    def fetch_images(
+        self, driver: GatewayEC2NodeDriver, narrow: Narrowing | None = None
+    ) -> list[NodeImage]:
         # Real EC2 has hundreds of thousands of public AMIs: list the
         # configured owners only; any id can still be read directly.
+        filters = ec2_filters(narrow, IMAGE_FILTERS, IMAGE_STATE)
+        if filters is None:
+            return []  # the filter wants what cannot be
         images: dict[str, NodeImage] = {}
         for owner in self.setting("image_owners"):
-            for image in driver.list_images(ex_owner=owner):
+            for image in driver.list_images(ex_owner=owner, ex_filters=filters):
                 images.setdefault(image.id, image)
         return [images[key] for key in sorted(images)]
+
+    def fetch_nodes(
+        self, driver: GatewayEC2NodeDriver, narrow: Narrowing | None = None
+    ) -> list[Node]:
+        filters = ec2_filters(narrow, MACHINE_FILTERS, MACHINE_STATE)
+        if filters is None:
+            return []
+        return driver.list_nodes(ex_filters=filters)
 
     def find_image(self, driver: GatewayEC2NodeDriver, image_id: str) -> NodeImage:
         # libcloud's get_image raises IndexError on an empty answer.

@@ -14,6 +14,7 @@ mapping per provider and a responder in ``gateway/resources/``.
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from typing import ClassVar
 
 from providers.base import CAPTURE
@@ -23,6 +24,9 @@ from providers.base import STOP
 from providers.base import Credentials
 from providers.base import MachineSpec
 
+#: attribute name to the values a wanted member has one of.
+Narrowing = Mapping[str, frozenset]
+
 
 class ServesMachineImages(abc.ABC):
     """MachineImage: list, read, delete; capture a machine where it can."""
@@ -31,8 +35,26 @@ class ServesMachineImages(abc.ABC):
     can_capture: ClassVar[bool] = True
 
     @abc.abstractmethod
-    def list_machine_images(self, creds: Credentials) -> list[dict]:
-        """Return the machine images this tenant should see."""
+    def list_machine_images(
+        self, creds: Credentials, narrow: Narrowing | None = None
+    ) -> list[dict]:
+        """Return the machine images this tenant should see.
+
+        Args:
+            narrow: what the client's filter makes certain (``id``, ``name``,
+                ``state`` to the values wanted); the cloud may be asked for
+                just those, or not: the gateway filters the answer anyway.
+        """
+
+    def page_machine_images(
+        self, creds: Credentials, page: slice
+    ) -> tuple[list[dict], int] | None:
+        """Return one page of the listing and its whole length, or None.
+
+        A cloud that can page for itself (the mock, in its store) does; None
+        lets the gateway page a (cached) whole listing.
+        """
+        return None
 
     @abc.abstractmethod
     def get_machine_image(self, creds: Credentials, image_id: str) -> dict:
@@ -76,8 +98,10 @@ class ServesMachines(abc.ABC):
     forces_stop: ClassVar[bool] = False
 
     @abc.abstractmethod
-    def list_machines(self, creds: Credentials) -> list[dict]:
-        """Return the machines this tenant should see."""
+    def list_machines(
+        self, creds: Credentials, narrow: Narrowing | None = None
+    ) -> list[dict]:
+        """Return the machines this tenant should see (``narrow``: as images)."""
 
     @abc.abstractmethod
     def get_machine(self, creds: Credentials, machine_id: str) -> dict:

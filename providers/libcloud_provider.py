@@ -48,6 +48,7 @@ from providers.base import MachineSpec
 from providers.base import Provider
 from providers.base import effective_action
 from providers.deadline import deadline
+from providers.families import Narrowing
 from providers.families import ServesMachineConfigurations
 from providers.families import ServesMachineImages
 from providers.families import ServesMachines
@@ -103,9 +104,17 @@ class LibcloudProvider(
 
     # -- how each cloud finds things; the defaults are libcloud's own ---------
 
-    def fetch_images(self, driver: NodeDriver) -> list[NodeImage]:
-        """Return the images the collection lists."""
+    def fetch_images(
+        self, driver: NodeDriver, narrow: Narrowing | None = None
+    ) -> list[NodeImage]:
+        """Return the images the collection lists (``narrow`` may be ignored)."""
         return driver.list_images()
+
+    def fetch_nodes(
+        self, driver: NodeDriver, narrow: Narrowing | None = None
+    ) -> list[Node]:
+        """Return the nodes the collection lists (``narrow`` may be ignored)."""
+        return driver.list_nodes()
 
     def find_image(self, driver: NodeDriver, image_id: str) -> NodeImage:
         """Return one image, any the cloud lets us read."""
@@ -167,10 +176,12 @@ class LibcloudProvider(
             # Known credentials without the right to that call: good.
             return
 
-    def list_machine_images(self, creds: Credentials) -> list[dict]:
+    def list_machine_images(
+        self, creds: Credentials, narrow: Narrowing | None = None
+    ) -> list[dict]:
         driver = self.driver(creds)
         with self.calling(creds):
-            images = self.fetch_images(driver)
+            images = self.fetch_images(driver, narrow)
         return [self.to_machine_image(image) for image in images]
 
     def get_machine_image(self, creds: Credentials, image_id: str) -> dict:
@@ -196,10 +207,12 @@ class LibcloudProvider(
             # Clouds' booleans are unreliable (moto): no exception is success.
             driver.delete_image(self.find_image(driver, image_id))
 
-    def list_machines(self, creds: Credentials) -> list[dict]:
+    def list_machines(
+        self, creds: Credentials, narrow: Narrowing | None = None
+    ) -> list[dict]:
         driver = self.driver(creds)
         with self.calling(creds):
-            nodes = driver.list_nodes()
+            nodes = self.fetch_nodes(driver, narrow)
         return [self.to_machine(node) for node in nodes if self.is_listed(node)]
 
     def get_machine(self, creds: Credentials, machine_id: str) -> dict:

@@ -48,6 +48,8 @@ class MockProvider(LibcloudProvider):
 
     kind = "mock"
     initial_states = tuple(INITIAL_STATUS)
+    # Its listings are reads of the gateway's own store, shared by workers.
+    caches_listings = False
     SETTINGS = {
         "key": Setting(str, default=USER, help="the mock user, for static auth"),
         "secret": Setting(str, default=PASSWORD, help="its password"),
@@ -76,6 +78,16 @@ class MockProvider(LibcloudProvider):
             "name": "mock",
             "description": "Cloud Entry Point for the mock cloud",
         }
+
+    def page_machine_images(
+        self, creds: Credentials, page: slice
+    ) -> tuple[list[dict], int]:
+        driver = self.driver(creds)
+        start = page.start or 0
+        limit = None if page.stop is None else max(0, page.stop - start)
+        with self.calling(creds):
+            images, total = driver.ex_page_images(start, limit)
+        return [self.to_machine_image(image) for image in images], total
 
     # -- calls: the mock's own keywords --------------------------------------
 

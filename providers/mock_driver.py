@@ -168,6 +168,18 @@ class MockNodeDriver(NodeDriver):
     def list_images(self, location: Any = None, ex_owner: Any = None) -> list:
         return [self._to_image(r) for r in self._records(IMAGE)]
 
+    def ex_page_images(
+        self, offset: int, limit: int | None
+    ) -> tuple[list[NodeImage], int]:
+        """Return one page of the images (oldest first) and how many there are.
+
+        Images have no tombstones (a deleted one's record goes), so the store
+        can count and page them itself.
+        """
+        records, total = self.store.page(self.namespace, IMAGE, offset, limit)
+        now = self.clock()
+        return [self._to_image(settle(r, now)) for r in records], total
+
     def get_image(self, image_id: str) -> NodeImage:
         return self._to_image(self._record(IMAGE, image_id))
 

@@ -383,3 +383,41 @@ def _instant(text: str, pos: int, name: str) -> datetime:
 
 def _error(pos: int, message: str) -> BadRequest:
     return BadRequest(f"$filter: at position {pos}: {message}")
+
+
+# -- what a filter implies, for a cloud that can narrow its listing ---------------
+
+
+def required_values(predicate: Predicate) -> dict[str, frozenset]:
+    """Return, per attribute, the values every member the filter keeps has one of.
+
+    Only what the filter makes certain: conjuncts ``attr='v'`` and
+    ``attr='a' or attr='b'`` (plain attributes, not properties). A provider
+    may ask its cloud for just those; the whole filter is still applied to
+    what comes back, so anything this leaves out only costs time.
+    """
+    terms = predicate.terms if isinstance(predicate, AllOf) else (predicate,)
+    found: dict[str, frozenset] = {}
+    for term in terms:
+        name_values = _one_of(term)
+        if name_values is None:
+            continue
+        name, values = name_values
+        found[name] = found[name] & values if name in found else values
+    return found
+
+
+def _one_of(term: Predicate) -> tuple[str, frozenset] | None:
+    options = term.terms if isinstance(term, AnyOf) else (term,)
+    names, values = set(), set()
+    for option in options:
+        if not (
+            isinstance(option, Comparison)
+            and option.op == "="
+            and option.key is None
+            and option.value is not None
+        ):
+            return None
+        names.add(option.attr.name)
+        values.add(option.value)
+    return (names.pop(), frozenset(values)) if len(names) == 1 else None

@@ -130,6 +130,7 @@ class Links:
         *,
         can_add: bool,
         resolve: Resolver | None = None,
+        total: int | None = None,
     ) -> Document:
         """Return a collection of ``rtype`` resources, linked, as queried.
 
@@ -138,9 +139,13 @@ class Links:
 
         Args:
             resolve: fetches what ``$expand`` inlines; None expands nothing.
+            total: ``answers`` is the page already (the query neither filters
+                nor orders), of a collection of ``total`` members.
         """
         query = self.query(rtype)
-        if query.reorders:
+        if total is not None:
+            members, count = [self.values(rtype, a) for a in answers], total
+        elif query.reorders:
             # Filters compare hrefs as clients see them: link first.
             members, count = query.window([self.values(rtype, a) for a in answers])
         else:

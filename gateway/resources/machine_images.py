@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import falcon
 
 from gateway.cimi.errors import BadRequest
@@ -9,10 +11,12 @@ from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.conditional import check_if_match
+from gateway.listings import forgets_listings
 from gateway.media import read
 from gateway.resources.expansion import resolver
 from gateway.resources.jobs import failed_job
 from gateway.resources.jobs import record_capture
+from gateway.resources.listing import collection
 from gateway.resources.mount import Mount
 from providers.base import CAPTURE
 from providers.families import ServesMachineImages
@@ -34,14 +38,17 @@ class MachineImages:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         creds, links = req.context.credentials, self.mount.links(req)
-        images = self.provider.list_machine_images(creds)
-        resp.media = links.collection_document(
+        resp.media = collection(
+            self.mount,
+            req,
             MACHINE_IMAGE,
-            images,
+            functools.partial(self.provider.list_machine_images, creds),
+            pager=functools.partial(self.provider.page_machine_images, creds),
             can_add=capturing(self.mount.provider),
             resolve=resolver(links, self.mount, creds),
         )
 
+    @forgets_listings
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Capture a machine: the body's ``imageLocation`` names the machine."""
         if not capturing(self.mount.provider):
@@ -83,6 +90,7 @@ class MachineImages:
             MACHINE_IMAGE, image, resolver(links, self.mount, creds)
         )
 
+    @forgets_listings
     def on_delete_item(
         self, req: falcon.Request, resp: falcon.Response, id: str
     ) -> None:

@@ -8,6 +8,8 @@ asynchronously answers 202 (201 for a create) with a Job in ``CIMI-Job-URI``.
 
 from __future__ import annotations
 
+import functools
+
 import falcon
 
 from gateway.cimi.errors import BadRequest
@@ -22,6 +24,7 @@ from gateway.cimi.schema import action_name
 from gateway.cimi.schema import action_uri
 from gateway.conditional import check_if_match
 from gateway.jobs import GONE
+from gateway.listings import forgets_listings
 from gateway.media import read
 from gateway.resources import machine_templates
 from gateway.resources import references
@@ -30,6 +33,7 @@ from gateway.resources.jobs import answer_with_job
 from gateway.resources.jobs import failed_job
 from gateway.resources.jobs import record_capture
 from gateway.resources.links import Links
+from gateway.resources.listing import collection
 from gateway.resources.mount import Mount
 from providers.base import CAPTURE
 from providers.base import MACHINE_ACTIONS
@@ -57,15 +61,20 @@ class Machines:
         self.jobs = mount.jobs
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        machines = self.provider.list_machines(req.context.credentials)
-        resp.media = self.mount.links(req).collection_document(
-            MACHINE, machines, can_add=True
+        creds = req.context.credentials
+        resp.media = collection(
+            self.mount,
+            req,
+            MACHINE,
+            functools.partial(self.provider.list_machines, creds),
+            can_add=True,
         )
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
         machine = self.provider.get_machine(req.context.credentials, id)
         resp.media = self.mount.links(req).shown(MACHINE, machine)
 
+    @forgets_listings
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create a machine from a MachineCreate."""
         creds, links = req.context.credentials, self.mount.links(req)
@@ -85,6 +94,7 @@ class Machines:
         resp.location = links.item(MACHINE, machine["id"])
         resp.media = links.document(MACHINE, machine)
 
+    @forgets_listings
     def on_put_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
         """Edit a machine's name, description and properties."""
         creds, links = req.context.credentials, self.mount.links(req)
@@ -96,6 +106,7 @@ class Machines:
         machine = self.provider.edit_machine(creds, id, edits)
         resp.media = links.document(MACHINE, machine)
 
+    @forgets_listings
     def on_delete_item(
         self, req: falcon.Request, resp: falcon.Response, id: str
     ) -> None:
@@ -111,6 +122,7 @@ class Machines:
         job = self.jobs.record(namespace, action_uri("delete"), target, GONE)
         answer_with_job(resp, links, job)
 
+    @forgets_listings
     def on_post_action(
         self, req: falcon.Request, resp: falcon.Response, id: str, action: str
     ) -> None:

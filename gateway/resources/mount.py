@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 
 import falcon
 
 from gateway.jobs import Jobs
+from gateway.listings import Listings
 from gateway.resources.links import Links
 from gateway.store import Store
 from providers.base import Credentials
@@ -26,6 +28,7 @@ class Mount:
         created: when the mount was first served: its entry point's date.
         open_discovery: the entry point and ResourceMetadata answer without
             credentials.
+        listings: the short cache of this mount's cloud listings.
     """
 
     path: str
@@ -34,6 +37,7 @@ class Mount:
     jobs: Jobs
     created: datetime | None = None
     open_discovery: bool = True
+    listings: Listings = field(default_factory=lambda: Listings(0))
 
     def links(self, req: falcon.Request) -> Links:
         """Return the URLs of this mount as ``req`` sees them."""

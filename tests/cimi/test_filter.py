@@ -184,3 +184,26 @@ def test_tokens_carry_one_based_positions():
         ("name", "or", 15),
         ("end", "", 17),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("state='STOPPED'", {"state": {"STOPPED"}}),
+        ("state='STOPPED' and name='a'", {"state": {"STOPPED"}, "name": {"a"}}),
+        (
+            "(state='STOPPED' or state='STARTED') and cpu>1",
+            {"state": {"STOPPED", "STARTED"}},
+        ),
+        ("state='STOPPED' and state='STARTED'", {"state": set()}),  # nothing matches
+        ("state='STOPPED' or name='a'", {}),  # either: nothing certain
+        ("state!='STOPPED'", {}),
+        ("not(state='STOPPED')", {}),
+        ("property['k']='v'", {}),
+        ("name=null", {}),
+        ("'x'=name", {"name": {"x"}}),
+    ],
+)
+def test_what_a_filter_makes_certain_can_narrow_a_cloud_listing(text, expected):
+    found = cimi_filter.required_values(cimi_filter.parse([text], MACHINE))
+    assert {k: set(v) for k, v in found.items()} == expected

@@ -110,8 +110,8 @@ class ImagesOnly(Provider, ServesMachineImages, ServesMachineConfigurations):
     def describe(self) -> dict:
         return {"name": "registry", "description": "images only"}
 
-    def list_machine_images(self, creds):
-        return self.mock.list_machine_images(creds)
+    def list_machine_images(self, creds, narrow=None):
+        return self.mock.list_machine_images(creds, narrow)
 
     def get_machine_image(self, creds, image_id):
         return self.mock.get_machine_image(creds, image_id)

@@ -19,7 +19,11 @@ class FailingCloud(MockProvider):
 
     failure: Exception = RuntimeError("unset")
 
-    def list_machine_images(self, creds: Credentials) -> list[dict]:
+    def list_machine_images(self, creds: Credentials, narrow=None) -> list[dict]:
+        with self.calling(creds):
+            raise self.failure
+
+    def page_machine_images(self, creds: Credentials, page: slice) -> None:
         with self.calling(creds):
             raise self.failure
 
