@@ -207,6 +207,8 @@ class Authenticator:
         self.users = dict(users)
         self.verdicts = Verdicts(cache_seconds)
         self.checks = _Checks()
+        self._parsed: dict[tuple, tuple[Credentials, bytes, Credentials]] = {}
+        self._parsed_lock = threading.Lock()
         # An unknown user is checked against this, so that the answer takes
         # as long as a wrong password's (no user enumeration by timing).
         # PBKDF2 holds a core for ~75 ms: at most one runs per worker, and a
@@ -226,20 +228,42 @@ class Authenticator:
             Unauthorized: for missing or wrong credentials.
             CimiError: when the cloud cannot judge them now (502, 504).
         """
-        given = basic_credentials(header)
+        parsed = self._parsed.get((header, provider.name))
+        if parsed is None:
+            parsed = self._parse(header, provider)
+        given, key, acting = parsed
         if self.mode == "passthrough":
-            key = Verdicts.key(provider.name, given.user, given.secret)
             check = functools.partial(self._cloud_accepts, provider, given)
             self._judge(key, check, "the cloud refused these credentials")
-            return given
-        key = Verdicts.key(given.user, given.secret)
-        check = functools.partial(self._password_matches, given)
-        self._judge(key, check, "unknown user or wrong password")
-        return Credentials(
-            provider.settings["key"] or "",
-            provider.settings["secret"] or "",
-            secret_bound=False,
-        )
+        else:
+            check = functools.partial(self._password_matches, given)
+            self._judge(key, check, "unknown user or wrong password")
+        return acting
+
+    def _parse(
+        self, header: str | None, provider: Provider
+    ) -> tuple[Credentials, bytes, Credentials]:
+        """Return a header's credentials, their verdict key and who acts.
+
+        PERF(gw): kept per header (a client sends the same one each time), so
+        Base64 and SHA-256 are paid once; the verdict is still looked up on
+        every request.
+        """
+        given = basic_credentials(header)
+        if self.mode == "passthrough":
+            key, acting = Verdicts.key(provider.name, given.user, given.secret), given
+        else:
+            key = Verdicts.key(given.user, given.secret)
+            acting = Credentials(
+                provider.settings["key"] or "",
+                provider.settings["secret"] or "",
+                secret_bound=False,
+            )
+        with self._parsed_lock:
+            self._parsed[(header, provider.name)] = (given, key, acting)
+            while len(self._parsed) > self.verdicts.size:
+                self._parsed.pop(next(iter(self._parsed)))
+        return given, key, acting
 
     def _judge(self, key: bytes, check: Callable[[], bool], refusal: str) -> None:
         # Static credentials cannot change under a running gateway: an

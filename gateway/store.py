@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import threading
 from collections.abc import Iterable
 from datetime import UTC
 from datetime import datetime
@@ -120,6 +122,13 @@ class Store:
             statement: statement.compile(dialect=self.engine.dialect)
             for statement in (_GET, _LIST, _PAGE, _COUNT)
         }
+        self._sql = {statement: str(c) for statement, c in self._compiled.items()}
+        # PERF(gw): SQLite is read through one autocommit sqlite3 connection
+        # per thread (and process): no pool to check out of, no transaction
+        # to end, each statement sees what any worker committed before it.
+        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+        self._sqlite_file = path if path and path != ":memory:" else None
+        self._readers = threading.local()
 
     def get(self, namespace: str, kind: str, id: str) -> dict | None:
         """Return one record's data, or None."""
@@ -138,8 +147,9 @@ class Store:
         and how many there are in all: a page costs the page, not the kind."""
         key = {"ns_": namespace, "kind_": kind}
         total = self._read(_COUNT, key)[0][0]
-        # SQLite reads LIMIT -1 as no limit.
-        limit = -1 if limit is None else limit
+        # SQLite reads LIMIT -1 as no limit; PostgreSQL LIMIT NULL.
+        if limit is None and self._sqlite_file is not None:
+            limit = -1
         rows = self._read(_PAGE, {**key, "offset_": offset, "limit_": limit})
         return [json.loads(row[0]) for row in rows], total
 
@@ -152,17 +162,31 @@ class Store:
         values = compiled.construct_params(params)
         if compiled.positiontup is not None:
             values = tuple(values[name] for name in compiled.positiontup)
+        if self._sqlite_file is not None:
+            return (
+                self._sqlite_reader().execute(self._sql[statement], values).fetchall()
+            )
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
             try:
-                cursor.execute(str(compiled), values)
+                cursor.execute(self._sql[statement], values)
                 return cursor.fetchall()
             finally:
                 cursor.close()
                 connection.rollback()
         finally:
             connection.close()
+
+    def _sqlite_reader(self) -> sqlite3.Connection:
+        reader = getattr(self._readers, "connection", None)
+        if reader is None or self._readers.pid != os.getpid():
+            reader = sqlite3.connect(
+                self._sqlite_file, isolation_level=None, check_same_thread=False
+            )
+            reader.execute("PRAGMA busy_timeout=10000")
+            self._readers.connection, self._readers.pid = reader, os.getpid()
+        return reader
 
     def add(self, namespace: str, kind: str, id: str, data: dict) -> bool:
         """Insert a record; return False when one with that id exists."""

@@ -73,7 +73,9 @@ class Attr:
         return self.json_name or self.name
 
 
-@dataclass(frozen=True)
+# PERF(gw): compared and hashed by identity (each type is one module constant);
+# a field-wise hash walked every attribute row on each dict lookup.
+@dataclass(frozen=True, eq=False)
 class ResourceType:
     """A CIMI resource type: its root element, resourceURI and attribute table.
 

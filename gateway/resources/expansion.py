@@ -46,10 +46,12 @@ def resolver(links: Links, mount: Mount, creds: Credentials) -> Resolver:
     A reference to something that is gone, or that is not one of ours, stays
     a reference.
     """
-    read = readers(mount.provider, creds)
+    read: dict[ResourceType, Callable[[str], dict]] = {}
     seen: dict[str, Document | None] = {}
 
     def resolve(attr: Attr, value: Any) -> Document | None:
+        if not read:  # PERF(gw): built on the first reference expanded only
+            read.update(readers(mount.provider, creds))
         href = value.get("href") if isinstance(value, Mapping) else value
         if not href:
             return None  # given by value: already inline

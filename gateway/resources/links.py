@@ -29,6 +29,17 @@ from providers.base import EDIT
 Resolver = Callable[[Attr, Any], Document | None]
 
 
+class _Unqueried(dict):
+    """A type's query when the request has no query string, made once."""
+
+    def __missing__(self, rtype: ResourceType) -> Query:
+        query = self[rtype] = Query(rtype)
+        return query
+
+
+_UNQUERIED = _Unqueried()
+
+
 class Links:
     """Build absolute hrefs under one mount, from the request's own host.
 
@@ -107,6 +118,8 @@ class Links:
         Raises:
             BadRequest: for a parameter that does not fit ``rtype``.
         """
+        if not self.req.query_string:
+            return _UNQUERIED[rtype]  # PERF(gw): most reads ask nothing
         params = {
             name: value if isinstance(value, list) else [value]
             for name, value in self.req.params.items()
