@@ -7,7 +7,8 @@ through ``gateway.cli.gunicorn_options``, so only the app differs.
 
     python bench/bare_app.py --config GATEWAY.toml --responses R.json --bind H:P
 
-``R.json`` maps each path to ``{"headers": [[name, value], ...], "body": B64}``.
+``R.json`` maps each path, then each Accept it was asked with, to
+``{"headers": [[name, value], ...], "body": B64}``.
 """
 
 from __future__ import annotations
@@ -26,25 +27,31 @@ from gateway.cli import gunicorn_options
 
 
 class Canned:
-    """One path's recorded response, served as is (Authorization is ignored)."""
+    """One path's recorded responses by Accept, served as they are
+    (Authorization is ignored)."""
 
-    def __init__(self, headers: list[tuple[str, str]], body: bytes) -> None:
-        self.headers = headers
-        self.body = body
+    def __init__(self, by_accept: dict[str, tuple[list, bytes]]) -> None:
+        self.by_accept = by_accept
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.set_headers(self.headers)
-        resp.data = self.body
+        headers, body = self.by_accept[req.get_header("Accept") or ""]
+        resp.set_headers(headers)
+        resp.data = body
 
 
 def load_responses(path: Path) -> dict[str, Canned]:
     raw = json.loads(path.read_text())
     return {
         url_path: Canned(
-            [(name, value) for name, value in entry["headers"]],
-            base64.b64decode(entry["body"]),
+            {
+                accept: (
+                    [(name, value) for name, value in entry["headers"]],
+                    base64.b64decode(entry["body"]),
+                )
+                for accept, entry in by_accept.items()
+            }
         )
-        for url_path, entry in raw.items()
+        for url_path, by_accept in raw.items()
     }
 
 

@@ -56,11 +56,17 @@ TARGET_RATIO = 0.6
 RATIO_PROVIDERS = ("mock",)
 EC2_INSTANCES = 3
 
+JSON = "application/json"
 TARGETS: tuple[Target, ...] = (
     Target("/cimi/machine_images/img1", MOCK, "mock"),
     Target("/cimi/machine_images", MOCK, "mock"),
     Target("/cimi/machines", MOCK, "mock"),
     Target("/cimi/machine_configurations", MOCK, "mock"),
+    Target("/cimi/cloudEntryPoint", MOCK, "mock"),
+    Target("/cimi/machine_images/img1", MOCK, "mock", JSON),
+    Target("/cimi/machine_images", MOCK, "mock", JSON),
+    Target("/cimi/machines", MOCK, "mock", JSON),
+    Target("/cimi/cloudEntryPoint", MOCK, "mock", JSON),
     Target(f"{EC2_MOUNT}/machines", (KEY, SECRET), "ec2"),
     Target(f"{EC2_MOUNT}/machine_configurations", (KEY, SECRET), "ec2"),
 )

@@ -42,7 +42,8 @@ class Target:
 
     @property
     def label(self) -> str:
-        return f"GET {self.path}"
+        kind = "JSON" if "json" in self.accept else "XML"
+        return f"GET {self.path} {kind}"
 
     def headers(self) -> dict[str, str]:
         token = base64.b64encode(":".join(self.credentials).encode()).decode()
@@ -197,7 +198,7 @@ def record(port: int, targets: tuple[Target, ...]) -> dict[str, Any]:
         if status != 200:
             raise StartError(f"gateway: {target.label} answered {status}: {body!r}")
         kept = [[name, value] for name, value in headers if name.lower() in wanted]
-        recorded[target.path] = {
+        recorded.setdefault(target.path, {})[target.accept] = {
             "headers": kept,
             "body": base64.b64encode(body).decode(),
         }
@@ -208,7 +209,7 @@ def check_same(port: int, targets: tuple[Target, ...], recorded: dict) -> None:
     """Fail unless the bare app answers each target as the gateway did."""
     for target in targets:
         status, headers, body = fetch(port, target)
-        want = recorded[target.path]
+        want = recorded[target.path][target.accept]
         got = {name.lower(): value for name, value in headers}
         same_headers = all(got.get(n.lower()) == v for n, v in want["headers"])
         if status != 200 or not same_headers or body != base64.b64decode(want["body"]):

@@ -71,7 +71,17 @@ _LIST = (
     )
     .order_by(records.c.seq)
 )
-_PAGE = _LIST.limit(bindparam("limit_")).offset(bindparam("offset_"))
+# The whole count rides along each row of the page: one query, not two.
+_PAGE = (
+    select(records.c.data, func.count().over())
+    .where(
+        (records.c.namespace == bindparam("ns_"))
+        & (records.c.kind == bindparam("kind_"))
+    )
+    .order_by(records.c.seq)
+    .limit(bindparam("limit_"))
+    .offset(bindparam("offset_"))
+)
 _COUNT = select(func.count()).where(
     (records.c.namespace == bindparam("ns_")) & (records.c.kind == bindparam("kind_"))
 )
@@ -146,12 +156,14 @@ class Store:
         """Return ``limit`` records of ``kind`` from ``offset`` (oldest first),
         and how many there are in all: a page costs the page, not the kind."""
         key = {"ns_": namespace, "kind_": kind}
-        total = self._read(_COUNT, key)[0][0]
         # SQLite reads LIMIT -1 as no limit; PostgreSQL LIMIT NULL.
         if limit is None and self._sqlite_file is not None:
             limit = -1
         rows = self._read(_PAGE, {**key, "offset_": offset, "limit_": limit})
-        return [json.loads(row[0]) for row in rows], total
+        if rows:
+            return [json.loads(row[0]) for row in rows], rows[0][1]
+        # A page past the end (or an empty kind) still tells the count.
+        return [], self._read(_COUNT, key)[0][0]
 
     def _read(self, statement: Executable, params: dict) -> list[tuple]:
         # PERF(gw): the hot reads run their compiled SQL on the DBAPI

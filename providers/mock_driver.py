@@ -105,6 +105,7 @@ class MockNodeDriver(NodeDriver):
         self.namespace = namespace
         self.delay = timedelta(seconds=delay)
         self.clock = clock
+        self._size_map: dict[str, NodeSize] | None = None
         self._seed()
 
     def _seed(self) -> None:
@@ -218,10 +219,18 @@ class MockNodeDriver(NodeDriver):
     # -- sizes and machines -------------------------------------------------
 
     def list_sizes(self, location: Any = None) -> list[NodeSize]:
-        return [
-            NodeSize(s["id"], s["name"], s["ram"], s["disk"], None, None, self, extra=s)
-            for s in fixtures()["sizes"]
-        ]
+        return list(self._sizes().values())
+
+    def _sizes(self) -> dict[str, NodeSize]:
+        # PERF(gw): the sizes are fixtures: built once per driver, not per node.
+        if self._size_map is None:
+            self._size_map = {
+                s["id"]: NodeSize(
+                    s["id"], s["name"], s["ram"], s["disk"], None, None, self, extra=s
+                )
+                for s in fixtures()["sizes"]
+            }
+        return self._size_map
 
     def list_nodes(self, ex_node_ids: list[str] | None = None) -> list[Node]:
         records = self._records(MACHINE, ex_node_ids)
@@ -294,8 +303,7 @@ class MockNodeDriver(NodeDriver):
         return self._update(node, {k: v for k, v in changes.items() if v is not None})
 
     def _to_node(self, record: dict) -> Node:
-        sizes = {size.id: size for size in self.list_sizes()}
-        size = sizes.get(record["size"])
+        size = self._sizes().get(record["size"])
         extra = {
             **record,
             "cpu": size.extra["cpu"] if size else None,
