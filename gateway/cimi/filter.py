@@ -336,6 +336,13 @@ class _Subject:
         if kind is Kind.INTEGER:
             if literal.kind != "integer":
                 raise wrong
+            # As the codec reads integers: 18 digits fit 64 bits (and int()
+            # refuses past 4,300 with a ValueError, which would be a 500).
+            if len(literal.text) > 18:
+                raise _error(
+                    literal.pos,
+                    f"'{self.name}': {literal.text[:20]}... is out of range",
+                )
             return int(literal.text)
         if kind is Kind.BOOLEAN:
             if literal.text not in ("true", "false") or literal.kind != "name":

@@ -164,7 +164,8 @@ def _expanded(values: Sequence[str], rtype: ResourceType) -> frozenset[str]:
     if "*" in names:
         return references
     found = frozenset(_attribute_name("$expand", n, rtype) for n in names)
-    for name in sorted(found - references):
+    if found - references:
+        name = min(found - references)
         raise BadRequest(f"$expand: '{name}' is not a reference")
     return found
 

@@ -383,6 +383,13 @@ ACTION_METADATA = ResourceType(
     ),
 )
 
+
+def _descriptors(name: str, json_name: str, member: ResourceType) -> Attr:
+    return Attr(
+        name, Kind.DESCRIPTORS, read_only=True, json_name=json_name, member=member
+    )
+
+
 RESOURCE_METADATA = ResourceType(
     "ResourceMetadata",
     (
@@ -390,27 +397,9 @@ RESOURCE_METADATA = ResourceType(
         Attr("name", Kind.TEXT, read_only=True),
         # NOTE(gw): DSP0263 and Deltacloud write typeUri; DSP8009 typeURI.
         Attr("typeUri", Kind.URI, read_only=True),
-        Attr(
-            "attribute",
-            Kind.DESCRIPTORS,
-            read_only=True,
-            json_name="attributes",
-            member=ATTRIBUTE_METADATA,
-        ),
-        Attr(
-            "capability",
-            Kind.DESCRIPTORS,
-            read_only=True,
-            json_name="capabilities",
-            member=CAPABILITY_METADATA,
-        ),
-        Attr(
-            "action",
-            Kind.DESCRIPTORS,
-            read_only=True,
-            json_name="actions",
-            member=ACTION_METADATA,
-        ),
+        _descriptors("attribute", "attributes", ATTRIBUTE_METADATA),
+        _descriptors("capability", "capabilities", CAPABILITY_METADATA),
+        _descriptors("action", "actions", ACTION_METADATA),
         OPERATIONS,
     ),
     collection_key="resourceMetadata",

@@ -143,6 +143,7 @@ def test_booleans_and_references_compare():
         ("name='a' AND cpu=1", 10, "expected 'and', 'or' or the end"),
         ("cpu=\u0663", 5, "unexpected '\u0663'"),  # ASCII digits only
         ("not name='a'", 5, "expected '('"),
+        ("cpu>" + "9" * 5000, 5, "out of range"),  # int() would raise: a 500
     ],
 )
 def test_bad_filters_name_the_token_and_its_position(text, position, words):
