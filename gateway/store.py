@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Column
 from sqlalchemy import DateTime
+from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import MetaData
 from sqlalchemy import String
@@ -50,6 +51,9 @@ records = Table(
     Column("created", DateTime(timezone=True), nullable=False),
     Column("data", Text, nullable=False),
     UniqueConstraint("namespace", "kind", "id", name="uq_record"),
+    # Listings and pages read a kind in insertion order: from this index, a
+    # page is the page's rows, not a sort of the whole kind.
+    Index("ix_record_order", "namespace", "kind", "seq"),
 )
 
 _SEEDED = "_seeded"
@@ -63,27 +67,20 @@ _KEY = (
 )
 _GET = select(records.c.data).where(_KEY)
 _CREATED = select(records.c.created).where(_KEY)
-_LIST = (
-    select(records.c.data)
-    .where(
-        (records.c.namespace == bindparam("ns_"))
-        & (records.c.kind == bindparam("kind_"))
-    )
-    .order_by(records.c.seq)
+_OF_KIND = (records.c.namespace == bindparam("ns_")) & (
+    records.c.kind == bindparam("kind_")
 )
-# The whole count rides along each row of the page: one query, not two.
+_COUNT = select(func.count()).where(_OF_KIND)
+_LIST = select(records.c.data).where(_OF_KIND).order_by(records.c.seq)
+# The count rides along each row of the page (one statement, so one snapshot)
+# as an uncorrelated subquery, run once from the index. Not a window
+# function: count() OVER () reads every row of the kind before the LIMIT.
 _PAGE = (
-    select(records.c.data, func.count().over())
-    .where(
-        (records.c.namespace == bindparam("ns_"))
-        & (records.c.kind == bindparam("kind_"))
-    )
+    select(records.c.data, _COUNT.scalar_subquery().correlate(None))
+    .where(_OF_KIND)
     .order_by(records.c.seq)
     .limit(bindparam("limit_"))
     .offset(bindparam("offset_"))
-)
-_COUNT = select(func.count()).where(
-    (records.c.namespace == bindparam("ns_")) & (records.c.kind == bindparam("kind_"))
 )
 _REPLACE = update(records).where(_KEY).values(data=bindparam("data_"))
 _REPLACE_IF = (
@@ -128,6 +125,10 @@ class Store:
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        # create_all skips a table that exists, and with it any index added
+        # to the table since that database was made.
+        for index in records.indexes:
+            index.create(self.engine, checkfirst=True)
         self._compiled = {
             statement: statement.compile(dialect=self.engine.dialect)
             for statement in (_GET, _LIST, _PAGE, _COUNT)

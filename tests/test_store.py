@@ -72,3 +72,44 @@ def test_replace_with_expected_is_a_compare_and_swap(store):
     # A second writer that read the same record loses, and must read again.
     assert not store.replace("ns", "k", "a", {"v": 3}, expected=seen)
     assert store.get("ns", "k", "a") == {"v": 2}
+
+
+def test_a_page_is_its_rows_and_the_kinds_count(store):
+    for n in range(7):
+        store.add("ns", "image", f"i{n}", {"n": n})
+    store.add("ns", "machine", "m", {})
+    store.add("other", "image", "x", {})
+
+    assert store.page("ns", "image", 2, 3) == ([{"n": 2}, {"n": 3}, {"n": 4}], 7)
+    assert store.page("ns", "image", 5, None) == ([{"n": 5}, {"n": 6}], 7)
+    assert store.page("ns", "image", 9, 3) == ([], 7)
+    assert store.page("ns", "volume", 0, 3) == ([], 0)
+
+
+def test_a_page_reads_the_order_index_not_a_sort_of_the_kind(store):
+    """A page of 10,000 costs what a page of 1,000 does only if SQLite walks
+    the (namespace, kind, seq) index to the page: no temp sort, no window."""
+    from gateway.store import _PAGE
+
+    sql = store._sql[_PAGE]
+    params = ("ns", "image", "ns", "image", 50, 0)
+    with store.engine.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).all()
+    details = " | ".join(row[-1] for row in plan)
+
+    assert "ix_record_order" in details
+    assert "TEMP B-TREE" not in details
+
+
+def test_an_older_database_gets_the_order_index(tmp_path):
+    url = url_for_path(str(tmp_path / "old.sqlite3"))
+    Store(url).add("ns", "image", "a", {})
+    with Store(url).engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_record_order")
+
+    store = Store(url)
+
+    with store.engine.connect() as conn:
+        names = conn.exec_driver_sql("PRAGMA index_list(records)").all()
+    assert "ix_record_order" in {row[1] for row in names}
+    assert store.page("ns", "image", 0, 10) == ([{}], 1)
