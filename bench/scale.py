@@ -17,7 +17,8 @@ are stated in: full 10k/1k (linear means about 10, target at most 12), page
 Last, the resident memory (VmRSS) of each gunicorn worker at rest and after
 the large mount's full listings have been rendered.
 
-    .venv/bin/python bench/scale.py [--small 1000] [--large 10000] [--repeat 15] [--json]
+    .venv/bin/python bench/scale.py [--small 1000] [--large 10000] \
+        [--repeat 15] [--json]
 """
 
 from __future__ import annotations
@@ -187,9 +188,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for case in cases(size):
                 path = f"{base}?{case.query}" if case.query else base
                 ms, body = client.median_ms(path, case.accept, args.repeat)
-                if case.label.startswith("one-match") and case.accept == JSON:
-                    if count_of(body) != 1:
-                        raise StartError(f"{path}: matched {count_of(body)}, not 1")
+                one_match = case.label.startswith("one-match") and case.accept == JSON
+                if one_match and count_of(body) != 1:
+                    raise StartError(f"{path}: matched {count_of(body)}, not 1")
                 figures.setdefault(case.label, {})[name] = ms
         # Several full renders of the large mount on every worker (new
         # connections spread them), then the high-water RSS.
