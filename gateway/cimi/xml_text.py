@@ -11,7 +11,9 @@ random values, escapes and all, and parses every output back.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +21,7 @@ from gateway.cimi.kinds import _format_datetime
 from gateway.cimi.kinds import _written
 from gateway.cimi.kinds import xml_text
 from gateway.cimi.schema import NS
+from gateway.cimi.schema import Attr
 from gateway.cimi.schema import Document
 from gateway.cimi.schema import Kind
 from gateway.cimi.schema import ResourceType
@@ -35,6 +38,10 @@ _ATTR_ESCAPES = {
     "\r": "&#13;",
     "\t": "&#9;",
 }
+# PERF(gw): most values are printable ASCII with nothing to escape; one
+# C-level match tells, and such a value is written as it is.
+_PLAIN_TEXT = re.compile(r"[\t\n\x20-\x25\x27-\x3b\x3d\x3f-\x7e]*").fullmatch
+_PLAIN_ATTRIBUTE = re.compile(r"[\x20-\x21\x23-\x25\x27-\x3b\x3d\x3f-\x7e]*").fullmatch
 
 
 def _ascii(text: str) -> str:
@@ -45,6 +52,8 @@ def _ascii(text: str) -> str:
 
 def text(value: str) -> str:
     """Return ``value`` as element text: XML-safe, escaped, ASCII."""
+    if _PLAIN_TEXT(value):
+        return value
     value = xml_text(value)
     if _TEXT_SPECIAL.search(value):
         value = _TEXT_SPECIAL.sub(lambda m: _TEXT_ESCAPES[m.group()], value)
@@ -53,6 +62,8 @@ def text(value: str) -> str:
 
 def attribute(value: str) -> str:
     """Return ``value`` as an attribute value (between double quotes)."""
+    if _PLAIN_ATTRIBUTE(value):
+        return value
     value = xml_text(value)
     if _ATTR_SPECIAL.search(value):
         value = _ATTR_SPECIAL.sub(lambda m: _ATTR_ESCAPES[m.group()], value)
@@ -100,42 +111,103 @@ def _inline(out: list[str], indent: str, name: str, doc: Document) -> None:
 def _children(
     out: list[str], indent: str, rtype: ResourceType, values: Mapping[str, Any]
 ) -> None:
-    for attr, value in _written(rtype, values):
-        name, kind = attr.name, attr.kind
-        if kind in (Kind.TEXT, Kind.ENUM, Kind.URI, Kind.INTEGER):
-            out.append(f"{indent}<{name}>{text(str(value))}</{name}>\n")
-        elif kind is Kind.DATETIME:
-            out.append(f"{indent}<{name}>{text(_format_datetime(value))}</{name}>\n")
-        elif kind is Kind.BOOLEAN:
-            out.append(f"{indent}<{name}>{'true' if value else 'false'}</{name}>\n")
-        elif kind is Kind.REF:
-            if isinstance(value, Document):
-                _inline(out, indent, name, value)
-            else:
-                out.append(f'{indent}<{name} href="{attribute(value)}"/>\n')
-        elif kind is Kind.PROPERTIES:
-            for key, prop in value.items():
-                key = attribute(key)
-                out.append(
-                    f'{indent}<{name} name="{key}" key="{key}">{text(prop)}</{name}>\n'
-                )
-        elif kind is Kind.OPERATIONS:
-            for rel, href in value:
-                rel, href = attribute(rel), attribute(href)
-                out.append(f'{indent}<{name} rel="{rel}" href="{href}"/>\n')
-        elif kind in (Kind.MEMBERS, Kind.STRUCTS):
-            for member in value:
-                _element(out, indent, name, "", None, attr.member, member)
-        elif kind is Kind.EXPANDABLE:
-            if isinstance(value, Document):
-                _inline(out, indent, name, value)
-            else:
-                href = value.get("href")
-                head = f'href="{attribute(href)}"' if href else ""
-                _element(out, indent, name, head, None, attr.member, value)
-        elif kind is Kind.DESCRIPTORS:
-            for descriptor in value:
-                _descriptor(out, indent, name, attr.member, descriptor)
+    # PERF(gw): _written inlined from a per-type plan; a scalar is written in
+    # the loop, every other kind by its writer.
+    for name, start, end, write, keep_empty, attr in _plan(rtype):
+        value = values.get(name)
+        if value is None or not (value or value == 0 or keep_empty):
+            continue
+        if write is None:
+            out.append(f"{indent}{start}{text(str(value))}{end}")
+        else:
+            write(out, indent, attr, value)
+
+
+def _datetime(out: list[str], indent: str, attr: Attr, value: Any) -> None:
+    name = attr.name
+    out.append(f"{indent}<{name}>{text(_format_datetime(value))}</{name}>\n")
+
+
+def _boolean(out: list[str], indent: str, attr: Attr, value: Any) -> None:
+    name = attr.name
+    out.append(f"{indent}<{name}>{'true' if value else 'false'}</{name}>\n")
+
+
+def _ref(out: list[str], indent: str, attr: Attr, value: Any) -> None:
+    if isinstance(value, Document):
+        _inline(out, indent, attr.name, value)
+    else:
+        out.append(f'{indent}<{attr.name} href="{attribute(value)}"/>\n')
+
+
+def _properties(out: list[str], indent: str, attr: Attr, value: Any) -> None:
+    name = attr.name
+    for key, prop in value.items():
+        key = attribute(key)
+        out.append(f'{indent}<{name} name="{key}" key="{key}">{text(prop)}</{name}>\n')
+
+
+def _operations(out: list[str], indent: str, attr: Attr, value: Any) -> None:
+    name = attr.name
+    for rel, href in value:
+        rel, href = attribute(rel), attribute(href)
+        out.append(f'{indent}<{name} rel="{rel}" href="{href}"/>\n')
+
+
+def _members(out: list[str], indent: str, attr: Attr, value: Any) -> None:
+    for member in value:
+        _element(out, indent, attr.name, "", None, attr.member, member)
+
+
+def _expandable(out: list[str], indent: str, attr: Attr, value: Any) -> None:
+    if isinstance(value, Document):
+        _inline(out, indent, attr.name, value)
+        return
+    href = value.get("href")
+    head = f'href="{attribute(href)}"' if href else ""
+    _element(out, indent, attr.name, head, None, attr.member, value)
+
+
+def _descriptors(out: list[str], indent: str, attr: Attr, value: Any) -> None:
+    for descriptor in value:
+        _descriptor(out, indent, attr.name, attr.member, descriptor)
+
+
+Writer = Callable[[list[str], str, Attr, Any], None]
+#: how each kind is written; a kind not here is a scalar, written as text.
+_WRITERS: dict[Kind, Writer] = {
+    Kind.DATETIME: _datetime,
+    Kind.BOOLEAN: _boolean,
+    Kind.REF: _ref,
+    Kind.PROPERTIES: _properties,
+    Kind.OPERATIONS: _operations,
+    Kind.MEMBERS: _members,
+    Kind.STRUCTS: _members,
+    Kind.EXPANDABLE: _expandable,
+    Kind.DESCRIPTORS: _descriptors,
+}
+_SCALARS = frozenset({Kind.TEXT, Kind.ENUM, Kind.URI, Kind.INTEGER})
+
+
+@functools.cache
+def _plan(rtype: ResourceType) -> tuple[tuple, ...]:
+    """Per attribute, in table order: what ``_children`` needs to write it."""
+    plan = []
+    for attr in rtype.attrs:
+        if attr.kind not in _SCALARS and attr.kind not in _WRITERS:
+            raise TypeError(f"{rtype.name}.{attr.name}: no XML writer for {attr.kind}")
+        plan.append(
+            (
+                attr.name,
+                f"<{attr.name}>",
+                f"</{attr.name}>\n",
+                _WRITERS.get(attr.kind),
+                # A collection keeps its (maybe empty) member list.
+                attr.kind is Kind.MEMBERS,
+                attr,
+            )
+        )
+    return tuple(plan)
 
 
 def _descriptor(
