@@ -17,6 +17,7 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Column
 from sqlalchemy import DateTime
 from sqlalchemy import Index
@@ -92,6 +93,21 @@ _REMOVE = delete(records).where(_KEY)
 _REMOVE_IF = delete(records).where(_KEY & (records.c.data == bindparam("old_")))
 
 
+def _loads(text: str) -> Any:
+    """Return a record's data from its stored JSON text.
+
+    PERF(gw): orjson reads it, faster than ``json``. Records are written by
+    ``json.dumps`` (their text is what a compare-and-swap compares, so it must
+    not change), which escapes a lone surrogate orjson refuses to read: such a
+    record is read by ``json``. Integers are exact as far as 64 bits, beyond
+    what any kind accepts (``kinds._INT_LIMIT``).
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -144,12 +160,12 @@ class Store:
     def get(self, namespace: str, kind: str, id: str) -> dict | None:
         """Return one record's data, or None."""
         rows = self._read(_GET, {"ns_": namespace, "kind_": kind, "id_": id})
-        return json.loads(rows[0][0]) if rows else None
+        return _loads(rows[0][0]) if rows else None
 
     def list(self, namespace: str, kind: str) -> list[dict]:
         """Return every record of ``kind`` in ``namespace``, oldest first."""
         rows = self._read(_LIST, {"ns_": namespace, "kind_": kind})
-        return [json.loads(row[0]) for row in rows]
+        return [_loads(row[0]) for row in rows]
 
     def page(
         self, namespace: str, kind: str, offset: int, limit: int | None
@@ -162,7 +178,7 @@ class Store:
             limit = -1
         rows = self._read(_PAGE, {**key, "offset_": offset, "limit_": limit})
         if rows:
-            return [json.loads(row[0]) for row in rows], rows[0][1]
+            return [_loads(row[0]) for row in rows], rows[0][1]
         # A page past the end (or an empty kind) still tells the count.
         return [], self._read(_COUNT, key)[0][0]
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from lxml import etree
 
 from gateway.cimi import kinds
@@ -67,12 +68,19 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def json_bytes(body: Any) -> bytes:
-    """Return ``body`` as UTF-8 JSON, whatever strings it holds.
+    """Return ``body`` as compact UTF-8 JSON, whatever strings it holds.
 
-    ``json.dumps`` escapes control characters but leaves a lone surrogate
-    as it is, which UTF-8 cannot encode: it becomes U+FFFD, as in XML.
+    PERF(gw): orjson writes it, several times faster than ``json``. It
+    refuses what UTF-8 cannot encode (a lone surrogate) and integers past 64
+    bits; those rare bodies go through ``json.dumps``, which writes the same
+    compact form, escapes control characters alike, and leaves a lone
+    surrogate as it is: it becomes U+FFFD, as in XML.
     """
-    text = json.dumps(body, ensure_ascii=False)
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        pass
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     try:
         return text.encode()
     except UnicodeEncodeError:

@@ -63,5 +63,5 @@ def test_the_walk_through_runs_as_pasted_and_again(tmp_path):
         ]
         assert [job["status"] for job in jobs] == ["SUCCESS"] * 4, run.stdout
         assert "delete image: 200" in run.stdout
-        assert '"state": "STOPPED"' in run.stdout
-        assert '"code": ' not in run.stdout  # no error document anywhere
+        assert '"state":"STOPPED"' in run.stdout
+        assert '"code":' not in run.stdout  # no error document anywhere
