@@ -9,6 +9,7 @@ share lives in ``providers/libcloud_provider.py``.
 from __future__ import annotations
 
 import abc
+import functools
 import hashlib
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -40,6 +41,7 @@ MACHINE_OPERATIONS: dict[str, tuple[str, ...]] = {
 _BUSY_OPERATIONS = (EDIT, DELETE)
 
 
+@functools.cache  # PERF(gw): a few states, asked once per machine read
 def machine_operations(
     state: str,
     *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -38,6 +39,10 @@ class _Unqueried(dict):
 
 
 _UNQUERIED = _Unqueried()
+
+
+_CAPTURE_REL = action_uri(CAPTURE)
+_action_rel = functools.cache(action_uri)  # PERF(gw): a few names, every read
 
 
 class Links:
@@ -96,8 +101,8 @@ class Links:
             return name, item
         if name == CAPTURE:
             # Capture is a POST of a MachineImage to the images collection.
-            return action_uri(CAPTURE), self.collection(MACHINE_IMAGE)
-        return action_uri(name), f"{item}/{name}"
+            return _CAPTURE_REL, self.collection(MACHINE_IMAGE)
+        return _action_rel(name), f"{item}/{name}"
 
     def values(self, rtype: ResourceType, answer: Mapping[str, Any]) -> dict:
         """Return a provider's answer with its id and operations as hrefs."""
