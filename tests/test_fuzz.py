@@ -24,6 +24,7 @@ from xml.sax.saxutils import quoteattr
 import falcon.testing
 import pytest
 from hypothesis import HealthCheck
+from hypothesis import event
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -539,3 +540,128 @@ def test_echoed_operations_whatever_their_hrefs(own_app, data):
     )
 
     judge(answer)
+
+
+# -- the query language: filters, orders, selections, expansions --------------------
+
+QUERIED = {
+    "/cimi/machines": MACHINE,
+    "/cimi/machine_images": MACHINE_IMAGE,
+    "/cimi/machine_templates": MACHINE_TEMPLATE,
+}
+JUNK_NAMES = ["", "x", "property", "id.x", "*", "name ", "cpu[", "operations", "$"]
+# Mostly the names of Machine's attributes (valid on /machines, most of them
+# on the other two), so that many queries get through to a 200.
+REAL_NAMES = st.sampled_from(sorted({a.name for a in MACHINE.attrs}))
+NAMES = st.one_of(REAL_NAMES, REAL_NAMES, REAL_NAMES, st.sampled_from(JUNK_NAMES), TEXT)
+LITERALS = st.one_of(
+    st.integers(-(10**20), 10**20).map(str),
+    st.integers(0, 8).map(str),
+    st.sampled_from(["true", "false", "null", "'web'", '"web"', "'it''s'"]),
+    st.sampled_from(["'a\\'b'", '"a\\"b"', "'unterminated", '"', "''", "2026"]),
+    st.sampled_from(["2026-01-01", "2026-13-45", "2026-01-01T00:00:00Z"]),
+    st.sampled_from(["2026-01-01T25:00:00+99:00", "0000-00-00", "'STARTED'"]),
+    TEXT.map(lambda text: "'" + text.replace("'", "\\'") + "'"),
+)
+OPERATORS = st.sampled_from(["=", "!=", "<", "<=", ">", ">=", "^=", "==", "<>", ""])
+
+
+@st.composite
+def comparisons(draw: st.DrawFn) -> str:
+    name = draw(NAMES)
+    if draw(st.booleans()):
+        name = f"property[{draw(LITERALS)}]"
+    left, op, right = name, draw(OPERATORS), draw(LITERALS)
+    if draw(st.booleans()):  # value first
+        left, right = right, left
+    return f"{left}{draw(st.sampled_from([' ', '', '  ']))}{op} {right}"
+
+
+#: a literal of each kind a filter compares, for well-typed comparisons.
+TYPED_LITERALS = {
+    Kind.INTEGER: st.integers(-5, 10**6).map(str),
+    Kind.DATETIME: st.sampled_from(["2026-01-01", "2026-01-01T10:00:00+02:00"]),
+    Kind.BOOLEAN: st.sampled_from(["true", "false"]),
+    Kind.ENUM: st.sampled_from(["'STARTED'", "'STOPPED'", "'IMAGE'"]),
+}
+WELL_TYPED = st.sampled_from(
+    [a for a in MACHINE.attrs if a.kind in (*TYPED_LITERALS, Kind.TEXT, Kind.URI)]
+).flatmap(
+    lambda attr: st.tuples(
+        st.just(attr.name),
+        st.sampled_from(
+            ["=", "!=", "<", ">="] + (["^="] if attr.kind is Kind.TEXT else [])
+        ),
+        TYPED_LITERALS.get(attr.kind, st.sampled_from(["'inst1'", "'a'", "null"])),
+    ).map(" ".join)
+)
+
+FILTERS = st.recursive(
+    WELL_TYPED | WELL_TYPED | comparisons(),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from([" and ", " or ", " AND ", " "]), inner).map(
+            "".join
+        ),
+        inner.map(lambda term: f"({term})"),
+        inner.map(lambda term: f"not({term})"),
+        inner.map(lambda term: f"(({term}"),
+    ),
+    max_leaves=8,
+)
+
+
+@st.composite
+def mangled(draw: st.DrawFn, strategy: st.SearchStrategy[str]) -> str:
+    """A value of ``strategy``, sometimes cut short or with a character spliced in."""
+    text = draw(strategy)
+    how = draw(st.sampled_from(["as is", "as is", "as is", "cut", "spliced"]))
+    if how == "as is" or not text:
+        return text
+    at = draw(st.integers(0, len(text)))
+    if how == "cut":
+        return text[:at]
+    return (
+        text[:at]
+        + draw(st.sampled_from([*SPECIALS[:12], "'", '"', "(", ")"]))
+        + text[at:]
+    )
+
+
+ORDERS = st.lists(
+    st.tuples(NAMES, st.sampled_from(["", ":asc", ":desc", ":up", ":", ":DESC"])).map(
+        "".join
+    ),
+    min_size=1,
+    max_size=3,
+).map(",".join)
+SELECTIONS = st.lists(NAMES, min_size=1, max_size=3).map(",".join)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    path=st.sampled_from(sorted(QUERIED)),
+    filters=st.lists(mangled(FILTERS), max_size=2),
+    order=st.none() | st.none() | mangled(ORDERS),
+    select=st.none() | st.none() | SELECTIONS,
+    expand=st.none() | st.none() | st.sampled_from(["*", "machineConfig", "x", ""]),
+    page=st.none() | st.sampled_from(["$first=1&$last=2", "$first=2"]),
+    accept=st.sampled_from([XML, JSON]),
+)
+def test_query_language(app, path, filters, order, select, expand, page, accept):
+    from urllib.parse import quote
+
+    pairs = [("$filter", f) for f in filters]
+    pairs += [(k, v) for k, v in (("$orderby", order), ("$select", select)) if v]
+    pairs += [("$expand", expand)] if expand is not None else []
+    query = "&".join(f"{k}={quote(v, errors='surrogatepass')}" for k, v in pairs)
+    query = "&".join(p for p in (query, page) if p)
+
+    answer = call(app, "GET", path, query=query, headers={"Accept": accept})
+
+    judge(answer)
+    status, _, body = answer
+    event(f"status {status}")
+    assert status in (200, 400), (status, query, body[:300])
+    if status == 200 and accept == JSON:
+        document = json.loads(body)
+        assert document["count"] >= len(document.get(QUERIED[path].collection_key, []))
