@@ -1,0 +1,63 @@
+"""The OpenStack test stack itself, as libcloud's driver sees it.
+
+What every OpenStack test builds on: Keystone v3 password auth, the flavors
+and the image the bootstrap made, a server through its whole life.
+"""
+
+from __future__ import annotations
+
+import time
+
+from libcloud.compute.providers import Provider
+from libcloud.compute.providers import get_driver
+from libcloud.compute.types import NodeState
+
+from tests.support.openstack import FLAVORS
+from tests.support.openstack import IMAGE_NAME
+
+
+def driver_for(openstack):
+    cls = get_driver(Provider.OPENSTACK)
+    return cls(
+        openstack.username,
+        openstack.password,
+        ex_force_auth_url=openstack.keystone,
+        ex_force_auth_version="3.x_password",
+        ex_tenant_name=openstack.project,
+        ex_domain_name=openstack.domain,
+        ex_force_service_region=openstack.region,
+        api_version="2.0",
+    )
+
+
+def wait_for(condition, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_keystone_nova_and_glance_answer_with_the_bootstrapped_content(openstack):
+    driver = driver_for(openstack)
+
+    assert {size.name for size in driver.list_sizes()} >= set(FLAVORS)
+    images = {image.name: image for image in driver.list_images()}
+    assert images[IMAGE_NAME].extra["status"] == "active"
+
+
+def test_a_server_is_created_stopped_and_destroyed(openstack):
+    driver = driver_for(openstack)
+    size = next(s for s in driver.list_sizes() if s.name == "m1.tiny")
+    image = next(i for i in driver.list_images() if i.name == IMAGE_NAME)
+
+    node = driver.create_node(name="stack-check", size=size, image=image)
+    try:
+        wait_for(lambda: driver.ex_get_node_details(node.id).state == NodeState.RUNNING)
+        assert driver.ex_stop_node(node)
+        wait_for(lambda: driver.ex_get_node_details(node.id).state == NodeState.STOPPED)
+    finally:
+        driver.destroy_node(node)
+    wait_for(lambda: node.id not in {n.id for n in driver.list_nodes()})
