@@ -9,6 +9,7 @@ share lives in ``providers/libcloud_provider.py``.
 from __future__ import annotations
 
 import abc
+import base64
 import functools
 import hashlib
 from collections.abc import Callable
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 from typing import ClassVar
+from urllib.parse import urlsplit
+
+from gateway.cimi.errors import BadRequest
 
 # Operation names a provider may list on a resource; the responders link them.
 DELETE = "delete"
@@ -25,13 +29,15 @@ CAPTURE = "capture"
 START = "start"
 STOP = "stop"
 RESTART = "restart"
+PAUSE = "pause"
+SUSPEND = "suspend"
 #: the actions a Machine takes by POST of an Action body.
-MACHINE_ACTIONS = (START, STOP, RESTART, CAPTURE)
+MACHINE_ACTIONS = (START, STOP, RESTART, PAUSE, SUSPEND, CAPTURE)
 
 # What a machine may do in each CIMI state, before a provider takes away what
 # it cannot do; a state not listed allows only deletion.
 MACHINE_OPERATIONS: dict[str, tuple[str, ...]] = {
-    "STARTED": (EDIT, DELETE, STOP, RESTART, CAPTURE),
+    "STARTED": (EDIT, DELETE, STOP, RESTART, PAUSE, SUSPEND, CAPTURE),
     "STOPPED": (EDIT, DELETE, START, CAPTURE),
     "PAUSED": (EDIT, DELETE, START),
     "SUSPENDED": (EDIT, DELETE, START),
@@ -167,3 +173,41 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def describe(self) -> dict:
         """Return the entry point's name and description; asks no cloud."""
+
+
+# -- checks and conversions every cloud shares ---------------------------------
+
+
+def check_endpoint(value: str) -> None:
+    """Refuse an endpoint setting that is not an http(s) URL of a host.
+
+    An empty one is no endpoint (EC2: Amazon's own for the region).
+    """
+    if not value:
+        return
+    try:
+        url = urlsplit(value)
+        url.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as ex:
+        raise ValueError(f"'{value}' is not a URL ({ex})") from ex
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(
+            f"'{value}' is not an http(s) URL, such as http://127.0.0.1:5000"
+        )
+
+
+def check_positive(value: float) -> None:
+    if value <= 0:
+        raise ValueError("expected a positive number of seconds")
+
+
+def decode_user_data(text: str) -> bytes:
+    """Return the bytes a CIMI ``userData`` carries in Base64.
+
+    Raises:
+        BadRequest: when ``text`` is not Base64 (line breaks are allowed).
+    """
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except ValueError as ex:
+        raise BadRequest("userData: not valid Base64") from ex

@@ -10,7 +10,6 @@ libcloud's static instance types, mapped in ``providers/ec2_sizes.py``.
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 from collections.abc import Mapping
@@ -37,6 +36,9 @@ from providers.base import DELETE
 from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import Setting
+from providers.base import check_endpoint
+from providers.base import check_positive
+from providers.base import decode_user_data
 from providers.base import machine_operations
 from providers.ec2_driver import GatewayEC2NodeDriver
 from providers.ec2_sizes import instance_types
@@ -145,47 +147,12 @@ def ec2_filters(
     return filters
 
 
-def check_endpoint(value: str) -> None:
-    """Refuse an ``endpoint`` that is not an http(s) URL of a host.
-
-    An empty one is no endpoint: Amazon's own for the region.
-    """
-    if not value:
-        return
-    try:
-        url = urlsplit(value)
-        url.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as ex:
-        raise ValueError(f"'{value}' is not a URL ({ex})") from ex
-    if url.scheme not in ("http", "https") or not url.hostname:
-        raise ValueError(
-            f"'{value}' is not an http(s) URL, such as http://127.0.0.1:5000"
-        )
-
-
 def check_region(value: str) -> None:
     """Refuse a region libcloud's EC2 driver does not know (it would fail)."""
     if value not in VALID_EC2_REGIONS:
         raise ValueError(
             f"'{value}' is not an EC2 region libcloud knows (e.g. us-east-1)"
         )
-
-
-def check_positive(value: float) -> None:
-    if value <= 0:
-        raise ValueError("expected a positive number of seconds")
-
-
-def decode_user_data(text: str) -> bytes:
-    """Return the bytes a CIMI ``userData`` carries in Base64.
-
-    Raises:
-        BadRequest: when ``text`` is not Base64 (line breaks are allowed).
-    """
-    try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except ValueError as ex:
-        raise BadRequest("userData: not valid Base64") from ex
 
 
 def property_tags(properties: Mapping[str, str]) -> dict[str, str]:

@@ -40,9 +40,11 @@ from gateway.cimi.errors import Unauthorized
 from providers.base import CAPTURE
 from providers.base import DELETE
 from providers.base import EDIT
+from providers.base import PAUSE
 from providers.base import RESTART
 from providers.base import START
 from providers.base import STOP
+from providers.base import SUSPEND
 from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import Provider
@@ -165,6 +167,14 @@ class LibcloudProvider(
     def destroy_node(self, driver: NodeDriver, node: Node) -> None:
         driver.destroy_node(node)
 
+    def pause_node(self, driver: NodeDriver, node: Node) -> None:
+        """Pause ``node``; only a cloud that declares ``pause`` is asked."""
+        raise Conflict(f"machine {node.id} cannot pause on this cloud")
+
+    def suspend_node(self, driver: NodeDriver, node: Node) -> None:
+        """Suspend ``node``; only a cloud that declares ``suspend`` is asked."""
+        raise Conflict(f"machine {node.id} cannot suspend on this cloud")
+
     # -- the Provider contract, the same for every libcloud cloud -------------
 
     def check_credentials(self, creds: Credentials) -> None:
@@ -271,6 +281,10 @@ class LibcloudProvider(
                 self.stop_node(driver, node, force)
             elif action == RESTART:
                 self.reboot_node(driver, node, force)
+            elif action == PAUSE:
+                self.pause_node(driver, node)
+            elif action == SUSPEND:
+                self.suspend_node(driver, node)
             else:
                 raise Conflict(f"machine {machine_id} cannot {action} this way")
             node = self.find_node(driver, machine_id)

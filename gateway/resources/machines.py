@@ -37,9 +37,11 @@ from gateway.resources.listing import collection
 from gateway.resources.mount import Mount
 from providers.base import CAPTURE
 from providers.base import MACHINE_ACTIONS
+from providers.base import PAUSE
 from providers.base import RESTART
 from providers.base import START
 from providers.base import STOP
+from providers.base import SUSPEND
 from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import effective_action
@@ -47,7 +49,13 @@ from providers.families import ServesMachines
 from providers.families import machine_actions
 
 #: the state an action's machine reaches when the cloud is done.
-ACTION_OUTCOME = {START: "STARTED", STOP: "STOPPED", RESTART: "STARTED"}
+ACTION_OUTCOME = {
+    START: "STARTED",
+    STOP: "STOPPED",
+    RESTART: "STARTED",
+    PAUSE: "PAUSED",
+    SUSPEND: "SUSPENDED",
+}
 _EDITABLE = ("name", "description", "property")
 
 

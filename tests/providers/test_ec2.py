@@ -30,9 +30,10 @@ from providers.base import START
 from providers.base import STOP
 from providers.base import Credentials
 from providers.base import MachineSpec
+from providers.base import decode_user_data
 from providers.base import machine_operations
 from providers.ec2 import EC2Provider
-from providers.ec2 import decode_user_data
+from providers.families import machine_actions
 from tests.support.moto import FIXTURE_AMI
 from tests.support.moto import FIXTURE_OWNER
 from tests.support.moto import describe
@@ -585,10 +586,11 @@ def pure_provider() -> EC2Provider:
 def test_machine_state_table(status, state):
     machine = pure_provider().to_machine(fake_node(status))
 
-    # An EBS-backed machine offers all the shared table gives its state.
+    # An EBS-backed machine offers all the shared table gives its state,
+    # of the actions EC2 has (no pause, no suspend).
     assert (machine["state"], machine["operations"]) == (
         state,
-        machine_operations(state),
+        machine_operations(state, offered=machine_actions(pure_provider())),
     )
 
 
