@@ -254,9 +254,10 @@ class Authenticator:
             key, acting = Verdicts.key(provider.name, given.user, given.secret), given
         else:
             key = Verdicts.key(given.user, given.secret)
+            user, secret = provider.STATIC_CREDENTIALS
             acting = Credentials(
-                provider.settings["key"] or "",
-                provider.settings["secret"] or "",
+                provider.settings[user] or "",
+                provider.settings[secret] or "",
                 secret_bound=False,
             )
         with self._parsed_lock:

@@ -156,7 +156,7 @@ def parse(text: str, *, source: str = "<string>") -> Config:
     providers = _providers(raw)
     if mode == "static":
         for entry in providers:
-            for name in ("key", "secret"):
+            for name in provider_class(entry.driver).STATIC_CREDENTIALS:
                 if not entry.settings.get(name):
                     raise ConfigError(
                         f"providers.{entry.name}.{name}: static auth needs the "

@@ -153,6 +153,8 @@ class Provider(abc.ABC):
     kind: ClassVar[str]
     #: the driver's own config keys (``driver`` and ``mount`` are common).
     SETTINGS: ClassVar[dict[str, Setting]] = {}
+    #: the two settings holding the cloud's user and secret in static auth.
+    STATIC_CREDENTIALS: ClassVar[tuple[str, str]] = ("key", "secret")
     #: its listings are remote calls, worth keeping a few seconds
     #: (``gateway/listings.py``); a local one is read fresh each time.
     caches_listings: ClassVar[bool] = True

@@ -9,6 +9,7 @@ from providers.base import Provider
 DRIVERS: dict[str, str] = {
     "mock": "providers.mock:MockProvider",
     "ec2": "providers.ec2:EC2Provider",
+    "openstack": "providers.openstack:OpenStackProvider",
 }
 
 

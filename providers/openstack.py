@@ -1,0 +1,411 @@
+"""The ``openstack`` cloud: Nova for machines and flavors, Glance v2 for images.
+
+libcloud's ``OpenStack_2_NodeDriver`` (``providers/openstack_driver.py``),
+Keystone v3 password auth, Nova's default microversion (2.1: from 2.37 on
+libcloud cannot create a server, and from 2.45 capture loses its image id).
+A machine's CIMI name is the server's name; its description and properties
+are server metadata (``description``, and every other key). One mount serves
+one Keystone project, the config's ``project``: the Basic user name is the
+Keystone user name as it is (user names may be e-mail addresses, so no
+``user@project`` is read out of it); several projects are several mounts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from libcloud.common.exceptions import BaseHTTPError
+from libcloud.compute.base import Node
+from libcloud.compute.base import NodeImage
+from libcloud.compute.base import NodeSize
+
+from gateway.cimi.errors import BadRequest
+from gateway.cimi.errors import CimiError
+from gateway.cimi.errors import Conflict
+from gateway.cimi.errors import Forbidden
+from gateway.cimi.errors import NotFound
+from gateway.cimi.errors import ProviderUnavailable
+from gateway.cimi.errors import Unauthorized
+from providers.base import DELETE
+from providers.base import PAUSE
+from providers.base import RESTART
+from providers.base import START
+from providers.base import STOP
+from providers.base import SUSPEND
+from providers.base import Credentials
+from providers.base import MachineSpec
+from providers.base import Setting
+from providers.base import check_endpoint
+from providers.base import check_positive
+from providers.base import decode_user_data
+from providers.base import machine_operations
+from providers.families import Narrowing
+from providers.families import machine_actions
+from providers.libcloud_provider import LibcloudProvider
+from providers.libcloud_provider import cloud_text
+from providers.openstack_driver import GatewayOpenStackNodeDriver
+
+# Glance v2 image statuses to CIMI's; anything else is an ERROR.
+IMAGE_STATE = {
+    "queued": "CREATING",
+    "saving": "CREATING",
+    "uploading": "CREATING",
+    "importing": "CREATING",
+    "active": "AVAILABLE",
+    "pending_delete": "DELETING",
+    "deleted": "DELETING",
+    "killed": "ERROR",
+    "deactivated": "ERROR",
+}
+# Nova server statuses to CIMI's, our own table (libcloud maps several to
+# UNKNOWN); anything else is an ERROR.
+MACHINE_STATE = {
+    "BUILD": "CREATING",
+    "REBUILD": "CREATING",
+    "ACTIVE": "STARTED",
+    "SHUTOFF": "STOPPED",
+    "SHELVED": "STOPPED",
+    "SHELVED_OFFLOADED": "STOPPED",
+    "PAUSED": "PAUSED",
+    "SUSPENDED": "SUSPENDED",
+    "REBOOT": "STARTING",
+    "HARD_REBOOT": "STARTING",
+    "RESIZE": "STARTING",
+    "VERIFY_RESIZE": "STARTING",
+    "REVERT_RESIZE": "STARTING",
+    "MIGRATING": "STARTING",
+    "PASSWORD": "STARTING",
+    "RESCUE": "STARTING",
+    "DELETED": "DELETING",
+    "SOFT_DELETED": "DELETING",
+    "ERROR": "ERROR",
+}
+# A task under way says where the server is going before its status does.
+TASK_STATE = {
+    "scheduling": "CREATING",
+    "networking": "CREATING",
+    "block_device_mapping": "CREATING",
+    "spawning": "CREATING",
+    "powering-off": "STOPPING",
+    "powering-on": "STARTING",
+    "rebooting": "STARTING",
+    "reboot_pending": "STARTING",
+    "reboot_started": "STARTING",
+    "rebooting_hard": "STARTING",
+    "reboot_pending_hard": "STARTING",
+    "reboot_started_hard": "STARTING",
+    "pausing": "PAUSING",
+    "unpausing": "STARTING",
+    "suspending": "SUSPENDING",
+    "resuming": "STARTING",
+    "deleting": "DELETING",
+    "soft-deleting": "DELETING",
+}
+#: Nova's HTTP answers to our errors; others are the base's 502.
+ERRORS: dict[int, type[CimiError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: ProviderUnavailable,  # over quota
+    429: ProviderUnavailable,
+}
+DESCRIPTION_KEY = "description"
+#: how long a project's flavors are kept: a machine read needs them for its
+#: cpu and memory, and flavors change rarely.
+FLAVOR_SECONDS = 300
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def machine_state(status: str | None, task: str | None) -> str:
+    """Return the CIMI state of a server of Nova ``status`` and ``task``."""
+    return TASK_STATE.get(task or "") or MACHINE_STATE.get(status or "", "ERROR")
+
+
+def metadata_properties(metadata: Mapping[str, str]) -> dict[str, str]:
+    """Return the CIMI properties among a server's metadata, by key."""
+    return {k: metadata[k] for k in sorted(metadata) if k != DESCRIPTION_KEY}
+
+
+def property_metadata(properties: Mapping[str, str]) -> dict[str, str]:
+    """Return the server metadata holding CIMI ``properties``.
+
+    Raises:
+        BadRequest: for the key the description lives in.
+    """
+    if DESCRIPTION_KEY in properties:
+        raise BadRequest(f"property {DESCRIPTION_KEY!r}: reserved on OpenStack")
+    return {key: str(value) for key, value in properties.items()}
+
+
+class OpenStackProvider(LibcloudProvider):
+    """The ``openstack`` driver of the config: one project of one cloud."""
+
+    kind = "openstack"
+    machine_actions = (START, STOP, RESTART, PAUSE, SUSPEND)
+    # NOTE: Nova has no "create stopped", and refuses to stop a server still
+    # building: a new machine is always STARTED.
+    initial_states = ("STARTED",)
+    forces_stop = False
+    STATIC_CREDENTIALS = ("username", "password")
+    SETTINGS = {
+        "auth_url": Setting(
+            str,
+            required=True,
+            help="Keystone's URL, e.g. http://127.0.0.1:5000/v3",
+            check=check_endpoint,
+        ),
+        "project": Setting(
+            str, required=True, help="the Keystone project every call acts in"
+        ),
+        "domain": Setting(
+            str, default="Default", help="the Keystone domain of users and project"
+        ),
+        "region": Setting(str, help="the catalog region; unset: the first one"),
+        "username": Setting(str, help="Keystone user, for static auth"),
+        "password": Setting(str, help="its password, for static auth"),
+        "timeout": Setting(
+            (int, float),
+            default=30,
+            help="seconds one OpenStack call may take in all",
+            check=check_positive,
+        ),
+    }
+
+    def setting(self, name: str) -> Any:
+        value = self.settings.get(name)
+        return self.SETTINGS[name].default if value is None else value
+
+    def make_driver(self, creds: Credentials) -> GatewayOpenStackNodeDriver:
+        keystone = self.setting("auth_url").rstrip("/").removesuffix("/v3")
+        region = self.setting("region")
+        return GatewayOpenStackNodeDriver(
+            creds.user,
+            creds.secret,
+            ex_force_auth_url=keystone,
+            ex_force_auth_version="3.x_password",
+            ex_tenant_name=self.setting("project"),
+            ex_domain_name=self.setting("domain"),
+            api_version="2.0",
+            timeout=self.setting("timeout"),
+            **({"ex_force_service_region": region} if region else {}),
+        )
+
+    def call_timeout(self) -> float:
+        return self.setting("timeout")
+
+    def translate(self, ex: Exception) -> CimiError | None:
+        if isinstance(ex, BaseHTTPError) and ex.code in ERRORS:
+            return ERRORS[ex.code](cloud_text(ex))
+        return None
+
+    def verify(self, driver: GatewayOpenStackNodeDriver) -> None:
+        # Keystone judges the password on the first call; flavors are small.
+        driver.list_sizes()
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "description": f"OpenStack project {self.setting('project')}",
+        }
+
+    # -- mapping: the only reads of OpenStack's `extra` ------------------------
+
+    def to_machine_image(self, image: NodeImage) -> dict:
+        extra = image.extra or {}
+        return {
+            "id": image.id,
+            "name": image.name or image.id,
+            "description": extra.get("description") or "",
+            "created": _aware(extra.get("created")),
+            "state": IMAGE_STATE.get(extra.get("status") or "", "ERROR"),
+            "type": "SNAPSHOT" if extra.get("image_type") == "snapshot" else "IMAGE",
+            "imageLocation": f"glance://{image.id}",
+            # NOTE: always offered, as on EC2: Glance refuses to delete another
+            # project's image, and that reaches the client as an error.
+            "operations": (DELETE,),
+        }
+
+    def to_machine(self, node: Node) -> dict:
+        extra = node.extra or {}
+        task = extra.get("task_state")
+        state = machine_state(_status(node), task)
+        metadata = extra.get("metadata") or {}
+        # While a task runs (a snapshot, say) Nova refuses every other action.
+        busy = task is not None and task not in TASK_STATE
+        operations = machine_operations(
+            "BUSY" if busy else state, offered=machine_actions(self)
+        )
+        size = extra.get("gateway_flavor")
+        return {
+            "id": node.id,
+            "name": node.name or node.id,
+            "description": metadata.get(DESCRIPTION_KEY, ""),
+            "created": _aware(node.created_at or extra.get("created")),
+            "property": metadata_properties(metadata),
+            "state": state,
+            "cpu": size.vcpus if size else None,
+            "memory": size.ram * 1024 if size else None,
+            "operations": operations,
+        }
+
+    def to_machine_configuration(self, size: NodeSize) -> dict:
+        memory, cpu = size.ram * 1024, size.vcpus
+        disks = [{"capacity": size.disk * 1024 * 1024}] if size.disk else []
+        return {
+            "id": size.id,
+            "name": size.name,
+            "description": f"Flavor {size.name}: {cpu} vCPU, {size.ram} MiB of "
+            f"memory, {size.disk} GiB of disk",
+            "cpu": cpu,
+            "memory": memory,
+            "disks": disks,
+        }
+
+    # -- how OpenStack finds things ---------------------------------------------
+
+    def fetch_nodes(
+        self, driver: GatewayOpenStackNodeDriver, narrow: Narrowing | None = None
+    ) -> list[Node]:
+        nodes = driver.list_nodes()
+        flavors = self._flavor_map(driver)
+        for node in nodes:
+            self._describe(node, flavors)
+        return nodes
+
+    def find_node(self, driver: GatewayOpenStackNodeDriver, machine_id: str) -> Node:
+        try:
+            node = driver.ex_get_node_details(machine_id)
+        except BaseHTTPError as ex:
+            if ex.code == 404:
+                node = None
+            else:
+                raise
+        if node is None:
+            raise NotFound(f"no machine {machine_id}")
+        self._describe(node, self._flavor_map(driver))
+        return node
+
+    def is_listed(self, node: Node) -> bool:
+        return _status(node) not in ("DELETED", "SOFT_DELETED")
+
+    def fetch_sizes(self, driver: GatewayOpenStackNodeDriver) -> list[NodeSize]:
+        return list(self._flavor_map(driver).values())
+
+    def _flavor_map(self, driver: GatewayOpenStackNodeDriver) -> dict[str, NodeSize]:
+        # The driver is this thread's for these credentials: the flavors its
+        # project sees (private ones included) are kept on it.
+        now = time.monotonic()
+        if driver.flavors is None or driver.flavors[0] < now:
+            sizes = {size.id: size for size in driver.list_sizes()}
+            driver.flavors = (now + FLAVOR_SECONDS, sizes)
+        return driver.flavors[1]
+
+    def _describe(self, node: Node, flavors: Mapping[str, NodeSize]) -> None:
+        """Put what the mapping reads of the node's flavor into its extra."""
+        flavor_id = (node.extra or {}).get("flavorId")
+        node.extra["gateway_flavor"] = flavors.get(flavor_id)
+
+    # -- machines ------------------------------------------------------------
+
+    def create_node(
+        self,
+        driver: GatewayOpenStackNodeDriver,
+        spec: MachineSpec,
+        size: NodeSize,
+        image: NodeImage,
+    ) -> Node:
+        if spec.initial_state not in self.initial_states:
+            raise BadRequest(f"initialState {spec.initial_state!r}: not offered")
+        metadata = property_metadata(spec.properties)
+        if spec.description:
+            metadata[DESCRIPTION_KEY] = spec.description
+        user_data = decode_user_data(spec.user_data)
+        node = driver.create_node(
+            name=spec.name or f"cimi-{int(time.time())}",
+            size=size,
+            image=image,
+            ex_metadata=metadata,
+            ex_keyname=spec.key_name or None,
+            # libcloud encodes it in Base64 for Nova.
+            ex_userdata=user_data.decode("latin-1") if user_data else None,
+        )
+        return self.find_node(driver, node.id)
+
+    def set_metadata(
+        self, driver: GatewayOpenStackNodeDriver, node: Node, values: dict
+    ) -> None:
+        if values.get("name"):
+            driver.ex_set_server_name(node, values["name"])
+        if "description" not in values and "property" not in values:
+            return
+        metadata = dict(node.extra.get("metadata") or {})
+        if "property" in values:  # the whole set: what is not given goes
+            kept = metadata.get(DESCRIPTION_KEY)
+            metadata = property_metadata(values["property"] or {})
+            if kept:
+                metadata[DESCRIPTION_KEY] = kept
+        if "description" in values:
+            if values["description"]:
+                metadata[DESCRIPTION_KEY] = values["description"]
+            else:
+                metadata.pop(DESCRIPTION_KEY, None)
+        driver.ex_set_metadata(node, metadata)
+
+    def start_node(self, driver: GatewayOpenStackNodeDriver, node: Node) -> None:
+        # Starting means what gets the server running from where it is.
+        status = _status(node)
+        if status == "PAUSED":
+            driver.ex_unpause_node(node)
+        elif status == "SUSPENDED":
+            driver.ex_resume_node(node)
+        else:
+            driver.ex_start_node(node)
+
+    def stop_node(
+        self, driver: GatewayOpenStackNodeDriver, node: Node, force: bool
+    ) -> None:
+        driver.ex_stop_node(node)
+
+    def reboot_node(
+        self, driver: GatewayOpenStackNodeDriver, node: Node, force: bool
+    ) -> None:
+        # A forced restart is Nova's HARD reboot (a power cycle).
+        if force:
+            driver.reboot_node(node)
+        else:
+            driver.ex_soft_reboot_node(node)
+
+    def pause_node(self, driver: GatewayOpenStackNodeDriver, node: Node) -> None:
+        driver.ex_pause_node(node)
+
+    def suspend_node(self, driver: GatewayOpenStackNodeDriver, node: Node) -> None:
+        driver.ex_suspend_node(node)
+
+    def create_image(
+        self, driver: GatewayOpenStackNodeDriver, node: Node, values: dict
+    ) -> NodeImage:
+        stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+        name = values.get("name") or f"{node.name or node.id}-{stamp}"
+        metadata = {}
+        if values.get("description"):
+            metadata[DESCRIPTION_KEY] = values["description"]
+        # Nova's createImage; libcloud reads the new image back from Glance.
+        return driver.create_image(node, name, metadata=metadata or None)
+
+
+def _status(node: Node) -> str:
+    """Nova's own status of a node (libcloud keeps only its mapped state)."""
+    return (node.extra or {}).get("nova_status") or ""
