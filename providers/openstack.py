@@ -12,6 +12,7 @@ Keystone user name as it is (user names may be e-mail addresses, so no
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC
@@ -48,6 +49,8 @@ from providers.families import machine_actions
 from providers.libcloud_provider import LibcloudProvider
 from providers.libcloud_provider import cloud_text
 from providers.openstack_driver import GatewayOpenStackNodeDriver
+
+log = logging.getLogger("gateway.openstack")
 
 # Glance v2 image statuses to CIMI's; anything else is an ERROR.
 IMAGE_STATE = {
@@ -116,6 +119,8 @@ ERRORS: dict[int, type[CimiError]] = {
     429: ProviderUnavailable,
 }
 DESCRIPTION_KEY = "description"
+#: how long a create asked to end STOPPED waits for Nova to build the server.
+STOP_WAIT = 5.0
 #: how long a project's flavors are kept: a machine read needs them for its
 #: cpu and memory, and flavors change rarely.
 FLAVOR_SECONDS = 300
@@ -155,9 +160,7 @@ class OpenStackProvider(LibcloudProvider):
 
     kind = "openstack"
     machine_actions = (START, STOP, RESTART, PAUSE, SUSPEND)
-    # NOTE: Nova has no "create stopped", and refuses to stop a server still
-    # building: a new machine is always STARTED.
-    initial_states = ("STARTED",)
+    initial_states = ("STARTED", "STOPPED")
     forces_stop = False
     STATIC_CREDENTIALS = ("username", "password")
     SETTINGS = {
@@ -342,7 +345,28 @@ class OpenStackProvider(LibcloudProvider):
             # libcloud encodes it in Base64 for Nova.
             ex_userdata=user_data.decode("latin-1") if user_data else None,
         )
-        return self.find_node(driver, node.id)
+        node = self.find_node(driver, node.id)
+        if spec.initial_state == "STOPPED":
+            node = self._stop_when_built(driver, node)
+        return node
+
+    def _stop_when_built(self, driver: GatewayOpenStackNodeDriver, node: Node) -> Node:
+        """Stop a new server once Nova has built it, waiting a few seconds.
+
+        NOTE: Nova has no "create stopped" and refuses to stop a server still
+        building. A build longer than ``STOP_WAIT`` leaves the machine running
+        (logged; the client sees STARTED), as on EC2, rather than holding the
+        request for a slow cloud's minute.
+        """
+        deadline = time.monotonic() + STOP_WAIT
+        while _status(node) == "BUILD" and time.monotonic() < deadline:
+            time.sleep(0.25)
+            node = self.find_node(driver, node.id)
+        if _status(node) == "ACTIVE" and not node.extra.get("task_state"):
+            driver.ex_stop_node(node)
+            return self.find_node(driver, node.id)
+        log.warning("%s is %s: not stopped", node.id, _status(node))
+        return node
 
     def set_metadata(
         self, driver: GatewayOpenStackNodeDriver, node: Node, values: dict

@@ -10,6 +10,10 @@ from gateway.config import ConfigError
 
 MOCK = '[providers.mock]\ndriver = "mock"\nmount = "/cimi"\n'
 EC2 = '[providers.e]\ndriver = "ec2"\nmount = "/cimi"\nregion = "us-east-1"\n'
+OPENSTACK = (
+    '[providers.o]\ndriver = "openstack"\nmount = "/cimi"\n'
+    'auth_url = "http://127.0.0.1:5000/v3"\nproject = "demo"\n'
+)
 
 
 def test_default_config_serves_mock_at_cimi():
@@ -132,6 +136,24 @@ def test_several_providers_side_by_side():
             id="ec2-unknown-region",
         ),
         pytest.param(EC2 + "timeout = 0\n", "providers.e.timeout", id="ec2-timeout"),
+        pytest.param(
+            OPENSTACK.replace('auth_url = "http://127.0.0.1:5000/v3"\n', ""),
+            "providers.o.auth_url",
+            id="openstack-no-auth-url",
+        ),
+        pytest.param(
+            OPENSTACK.replace('project = "demo"\n', ""),
+            "providers.o.project",
+            id="openstack-no-project",
+        ),
+        pytest.param(
+            OPENSTACK.replace("http://127.0.0.1:5000/v3", "keystone"),
+            "providers.o.auth_url",
+            id="openstack-auth-url",
+        ),
+        pytest.param(
+            OPENSTACK + "timeout = -1\n", "providers.o.timeout", id="openstack-timeout"
+        ),
         pytest.param(MOCK + "[server]\nthreads = 0\n", "server.threads", id="threads"),
         pytest.param(
             MOCK + '[server]\nlog_level = "loud"\n', "server.log_level", id="log-level"
@@ -172,6 +194,17 @@ region = "us-east-1"
 """
     with pytest.raises(ConfigError, match=r"providers\.e\.key"):
         config.parse(text)
+
+
+def test_static_openstack_needs_a_keystone_user_and_password():
+    hashed = hash_password("x", iterations=1000)
+    users = f'[auth]\nmode = "static"\n[auth.users]\nalice = "{hashed}"\n'
+    with pytest.raises(ConfigError, match=r"providers\.o\.username"):
+        config.parse(users + OPENSTACK)
+
+    loaded = config.parse(users + OPENSTACK + 'username = "u"\npassword = "p"\n')
+
+    assert loaded.providers[0].settings["username"] == "u"
 
 
 def test_unreadable_file_is_a_config_error(tmp_path):

@@ -1,4 +1,4 @@
-"""The whole life of a machine over HTTP, on the mock cloud and on EC2 (moto).
+"""The whole life of a machine over HTTP: the mock cloud, EC2 (moto), OpenStack.
 
 A client discovers everything from the entry point and follows only the hrefs
 the server hands out, as Deltacloud's CIMI plugfest scenarios did.
@@ -20,6 +20,9 @@ from tests.e2e.test_ec2 import ec2_config
 from tests.support.moto import FIXTURE_AMI
 from tests.support.moto import KEY
 from tests.support.moto import SECRET
+from tests.support.openstack import gateway_table
+from tests.support.openstack import image_id
+from tests.support.openstack import libcloud_driver
 
 NS = "http://schemas.dmtf.org/cimi/1"
 ACTION = f"{NS}/action/"
@@ -49,10 +52,34 @@ def ec2_gateway(moto_endpoint, tmp_path_factory) -> Iterator[Gateway]:
     gateway.stop()
 
 
-@pytest.fixture(params=["mock", "ec2"])
+@pytest.fixture(scope="module")
+def openstack_gateway(openstack, tmp_path_factory) -> Iterator[Gateway]:
+    folder = tmp_path_factory.mktemp("openstack")
+    config = folder / "openstack.toml"
+    store = folder / "store.sqlite3"
+    config.write_text(f'[store]\npath = "{store}"\n{gateway_table(openstack)}')
+    # The key pair the scenarios name (moto takes any name; Nova wants one).
+    driver = libcloud_driver(openstack)
+    if "test-key" not in {pair.name for pair in driver.list_key_pairs()}:
+        driver.create_key_pair("test-key")
+    gateway = Gateway(config)
+    yield gateway.start()
+    gateway.stop()
+
+
+@pytest.fixture(params=["mock", "ec2", "openstack"])
 def cloud(request, mock_gateway) -> Cloud:
     if request.param == "mock":
         return Cloud("mock", mock_gateway, MOCK_AUTH, "m1-small", "img2")
+    if request.param == "openstack":
+        stack = request.getfixturevalue("openstack")
+        return Cloud(
+            "openstack",
+            request.getfixturevalue("openstack_gateway"),
+            (stack.username, stack.password),
+            "1",  # m1.tiny
+            image_id(stack),
+        )
     return Cloud(
         "ec2",
         request.getfixturevalue("ec2_gateway"),

@@ -166,10 +166,16 @@ def test_a_machine_lives_acts_is_captured_and_goes(provider, creds):
         provider.get_machine(creds, machine["id"])
 
 
-def test_a_stopped_initial_state_is_refused(provider, creds):
-    spec = MachineSpec(config_id="x", image_id="y", initial_state="STOPPED")
-    with pytest.raises((BadRequest, NotFound)):
-        provider.create_machine(creds, spec)
+def test_a_machine_asked_to_start_stopped_is_stopped_once_built(provider, creds):
+    spec = MachineSpec(
+        config_id="1", image_id=image_id(provider, creds), initial_state="STOPPED"
+    )
+    machine = provider.create_machine(creds, spec)
+    try:
+        assert machine["state"] in ("STOPPING", "STOPPED")
+        wait_state(provider, creds, machine["id"], "STOPPED")
+    finally:
+        provider.delete_machine(creds, machine["id"])
 
 
 @pytest.mark.parametrize(

@@ -8,26 +8,11 @@ from __future__ import annotations
 
 import time
 
-from libcloud.compute.providers import Provider
-from libcloud.compute.providers import get_driver
 from libcloud.compute.types import NodeState
 
 from tests.support.openstack import FLAVORS
 from tests.support.openstack import IMAGE_NAME
-
-
-def driver_for(openstack):
-    cls = get_driver(Provider.OPENSTACK)
-    return cls(
-        openstack.username,
-        openstack.password,
-        ex_force_auth_url=openstack.keystone,
-        ex_force_auth_version="3.x_password",
-        ex_tenant_name=openstack.project,
-        ex_domain_name=openstack.domain,
-        ex_force_service_region=openstack.region,
-        api_version="2.0",
-    )
+from tests.support.openstack import libcloud_driver
 
 
 def wait_for(condition, timeout: float = 30):
@@ -41,7 +26,7 @@ def wait_for(condition, timeout: float = 30):
 
 
 def test_keystone_nova_and_glance_answer_with_the_bootstrapped_content(openstack):
-    driver = driver_for(openstack)
+    driver = libcloud_driver(openstack)
 
     assert {size.name for size in driver.list_sizes()} >= set(FLAVORS)
     images = {image.name: image for image in driver.list_images()}
@@ -49,7 +34,7 @@ def test_keystone_nova_and_glance_answer_with_the_bootstrapped_content(openstack
 
 
 def test_a_server_is_created_stopped_and_destroyed(openstack):
-    driver = driver_for(openstack)
+    driver = libcloud_driver(openstack)
     size = next(s for s in driver.list_sizes() if s.name == "m1.tiny")
     image = next(i for i in driver.list_images() if i.name == IMAGE_NAME)
 

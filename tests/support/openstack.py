@@ -21,6 +21,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 STACK = Path(__file__).resolve().parents[1] / "openstack" / "stack"
 HOST = "127.0.0.1"
@@ -142,3 +143,39 @@ def stop_openstack(state: Path) -> None:
         capture_output=True,
         timeout=60,
     )
+
+
+def libcloud_driver(stack: OpenStack) -> Any:
+    """A plain libcloud OpenStack driver for ``stack``'s admin: the tests' view."""
+    from libcloud.compute.providers import Provider
+    from libcloud.compute.providers import get_driver
+
+    return get_driver(Provider.OPENSTACK)(
+        stack.username,
+        stack.password,
+        ex_force_auth_url=stack.keystone,
+        ex_force_auth_version="3.x_password",
+        ex_tenant_name=stack.project,
+        ex_domain_name=stack.domain,
+        ex_force_service_region=stack.region,
+        api_version="2.0",
+    )
+
+
+def image_id(stack: OpenStack) -> str:
+    """The id Glance gave the bootstrapped image."""
+    images = libcloud_driver(stack).list_images()
+    return next(image.id for image in images if image.name == IMAGE_NAME)
+
+
+def gateway_table(stack: OpenStack) -> str:
+    """The ``[providers.openstack]`` table of a gateway in front of ``stack``."""
+    return f"""
+[providers.openstack]
+driver = "openstack"
+mount = "/cimi"
+auth_url = "{stack.auth_url}"
+project = "{stack.project}"
+region = "{stack.region}"
+timeout = 60
+"""
