@@ -296,7 +296,9 @@ class OpenStackProvider(LibcloudProvider):
                 node = None
             else:
                 raise
-        if node is None:
+        # Nova shows a deleted server to an admin for a while; for a CIMI
+        # client it is gone.
+        if node is None or not self.is_listed(node):
             raise NotFound(f"no machine {machine_id}")
         self._describe(node, self._flavor_map(driver))
         return node

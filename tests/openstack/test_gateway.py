@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import requests
 
 from gateway.auth import hash_password
 from tests.e2e.gunicorn import Gateway
+from tests.support.openstack import TOKEN_SECONDS
 from tests.support.openstack import gateway_table
 
 JSON = {"Accept": "application/json"}
@@ -55,3 +59,33 @@ def test_static_auth_acts_as_the_configured_keystone_user(openstack, tmp_path):
     assert good.status_code == 200, good.text
     assert good.json()["count"] >= 1
     assert bad.status_code == 401  # the cloud's own user is not a gateway user
+
+
+def test_reads_go_on_across_token_expiries_from_several_clients(openstack, tmp_path):
+    """Keystone's tokens live TOKEN_SECONDS here: 4 clients reading for longer
+    than that cross an expiry in every worker thread, and none may notice."""
+    gateway = start(tmp_path, gateway_table(openstack))
+    statuses: list[int] = []
+    deadline = time.monotonic() + TOKEN_SECONDS + 8
+
+    def read() -> None:
+        with requests.Session() as session:
+            session.auth = (openstack.username, openstack.password)
+            session.headers.update(JSON)
+            while time.monotonic() < deadline:
+                for path in ("machines", "machine_images"):
+                    answer = session.get(f"{gateway.url}/cimi/{path}")
+                    statuses.append(answer.status_code)
+                time.sleep(0.2)
+
+    try:
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        gateway.stop()
+
+    assert len(statuses) > 4 * 2 * TOKEN_SECONDS / 2
+    assert set(statuses) == {200}, [s for s in statuses if s != 200][:5]

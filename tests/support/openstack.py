@@ -29,6 +29,9 @@ PASSWORD = "secret"
 #: what up.sh's bootstrap makes: flavors, one public image.
 FLAVORS = ("m1.tiny", "m1.small", "m1.medium")
 IMAGE_NAME = "cirros-0.6-fake"
+#: how long a Keystone token lives on the test stack: short, so that the
+#: tests' calls cross token expiries, as a long-running gateway's do.
+TOKEN_SECONDS = 30
 #: a cold install and the first migrations take about 2.5 min; leave room.
 UP_TIMEOUT = 900
 
@@ -109,6 +112,7 @@ def start_openstack(*, cinder: bool = False) -> OpenStack:
         "OSR_PORT_BASE": str(port_base(cinder)),
         "OSR_PASSWORD": PASSWORD,
         "OSR_PYTHON": _python(),
+        "OSR_TOKEN_EXPIRATION": str(TOKEN_SECONDS),
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
     if cinder:
