@@ -6,6 +6,7 @@ the server hands out, as Deltacloud's CIMI plugfest scenarios did.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import pytest
 import requests
 from lxml import etree
 
+from tests.e2e.conftest import JSON
 from tests.e2e.conftest import MOCK_AUTH
 from tests.e2e.gunicorn import Gateway
 from tests.e2e.test_ec2 import ec2_config
@@ -449,3 +451,132 @@ def test_user_data_key_and_config_by_value(cloud, api):
     assert machine["cpu"] == config["cpu"]
     assert machine["memory"] == config["memory"]
     api.delete(machine["id"])
+
+
+# What each action leaves a STARTED machine in, and how it gets back.
+SETTLES = {
+    "stop": ("STOPPED", "start"),
+    "pause": ("PAUSED", "start"),
+    "suspend": ("SUSPENDED", "start"),
+    "restart": ("STARTED", None),
+}
+
+
+def wait_state(api: requests.Session, url: str, state: str, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while True:
+        machine = api.get(url).json()
+        if machine["state"] == state or time.monotonic() > deadline:
+            return machine
+        time.sleep(0.2)
+
+
+def test_every_advertised_action_works(cloud, api):
+    cep = entry_point(cloud, api)
+    metadata = api.get(cep["resourceMetadata"]["href"]).json()
+    machine_metadata = next(
+        m for m in metadata["resourceMetadata"] if m["name"] == "Machine"
+    )
+    advertised = {a["name"] for a in machine_metadata["actions"]}
+    machine = create_machine(cloud, api, cep)
+    assert {"start", "stop", "restart"} <= advertised
+    # What a STARTED machine offers is what the cloud advertises, start aside.
+    assert rels(machine) - {"edit", "delete"} == advertised - {"start"}
+
+    for action, (settled, back) in SETTLES.items():
+        if action not in advertised:
+            continue
+        done = act(api, machine, action)
+        assert done.status_code == 202, (action, done.text)
+        job = wait_for_job(api, done.headers["CIMI-Job-URI"], timeout=30)
+        assert job["status"] == "SUCCESS", (action, job)
+        machine = wait_state(api, machine["id"], settled)
+        assert machine["state"] == settled, action
+        if back:
+            again = act(api, machine, back)
+            assert again.status_code == 202, (back, again.text)
+            wait_for_job(api, again.headers["CIMI-Job-URI"], timeout=30)
+            machine = wait_state(api, machine["id"], "STARTED")
+            assert machine["state"] == "STARTED", f"{back} after {action}"
+    api.delete(machine["id"])
+
+
+def test_queries_and_conditional_reads(cloud, api):
+    cep = entry_point(cloud, api)
+    machine = create_machine(cloud, api, cep)
+    try:
+        found = api.get(
+            cep["machines"]["href"],
+            params={"$filter": "name='lifecycle' and state='STARTED'"},
+        ).json()
+        assert machine["id"] in [m["id"] for m in found["machines"]]
+        assert all(m["name"] == "lifecycle" for m in found["machines"])
+        none = api.get(cep["machines"]["href"], params={"$filter": "cpu > 100000"})
+        assert (none.status_code, none.json()["count"]) == (200, 0)
+        bad = api.get(cep["machines"]["href"], params={"$filter": "cpu = 'x'"})
+        assert bad.status_code == 400 and "position" in bad.json()["message"]
+        ordered = api.get(
+            cep["machineConfigs"]["href"],
+            params={"$orderby": "memory:desc", "$select": "memory"},
+        ).json()["machineConfigurations"]
+        memories = [c["memory"] for c in ordered]
+        assert memories == sorted(memories, reverse=True)
+
+        first = api.get(machine["id"])
+        tag = first.headers["ETag"]
+        assert api.get(machine["id"], headers={"If-None-Match": tag}).status_code in (
+            304,
+            200,  # the machine moved on between the two reads
+        )
+        stale = api.put(
+            machine["id"], json={"name": "x"}, headers={"If-Match": '"stale"'}
+        )
+        assert stale.status_code == 412
+    finally:
+        api.delete(machine["id"])
+
+
+def test_unknown_ids_and_refused_credentials(cloud, api, request):
+    cep = entry_point(cloud, api)
+    for key in ("machines", "machineImages", "machineConfigs"):
+        missing = api.get(href_of(cep[key], "no-such-thing"))
+        assert missing.status_code == 404, (key, missing.text)
+        assert missing.json()["code"] == 404
+    if cloud.name == "ec2":
+        # moto takes any key unless told to check signatures, as AWS does.
+        request.getfixturevalue("moto_refusing")
+
+    refused = requests.get(
+        cep["machines"]["href"], auth=(cloud.auth[0], "wrong-secret"), headers=JSON
+    )
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"].startswith("Basic")
+
+
+@pytest.mark.parametrize("driver", ["ec2", "openstack"])
+def test_a_cloud_that_is_down_is_a_502(driver, tmp_path):
+    """The mock cannot be down; a real cloud's endpoint that nobody answers is
+    a 502 naming the cloud, never a 500 or a hang."""
+    with socket.socket() as sock:  # a port that was free a moment ago
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    table = {
+        "ec2": f'region = "us-east-1"\nendpoint = "{dead}"\n',
+        "openstack": f'auth_url = "{dead}/v3"\nproject = "admin"\n',
+    }[driver]
+    config = tmp_path / "down.toml"
+    config.write_text(
+        f'[store]\npath = "{tmp_path / "s.sqlite3"}"\n'
+        f'[providers.down]\ndriver = "{driver}"\nmount = "/cimi"\ntimeout = 5\n' + table
+    )
+    gateway = Gateway(config).start()
+    try:
+        answer = requests.get(
+            f"{gateway.url}/cimi/machines", auth=("user", "secret"), headers=JSON
+        )
+    finally:
+        gateway.stop()
+
+    assert answer.status_code in (502, 504), answer.text
+    assert answer.json()["code"] == answer.status_code
+    assert "cloud" in answer.json()["message"]
