@@ -116,6 +116,7 @@ def hashings(monkeypatch) -> list[str]:
 
 class StaticProvider:
     name = "p"
+    STATIC_CREDENTIALS = ("key", "secret")
     settings = {"key": "AKID", "secret": "cloudsecret"}
 
 

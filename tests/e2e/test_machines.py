@@ -580,3 +580,45 @@ def test_a_cloud_that_is_down_is_a_502(driver, tmp_path):
     assert answer.status_code in (502, 504), answer.text
     assert answer.json()["code"] == answer.status_code
     assert "cloud" in answer.json()["message"]
+
+
+def test_the_seeds_image_exchanges(cloud, api):
+    """The seed page's exchanges on any cloud: list and read images in XML, a
+    capture by POST of a MachineImage naming a machine, its job, the delete."""
+    cep = entry_point(cloud, api)
+    xml = {"Accept": "application/xml"}
+    listed = api.get(cep["machineImages"]["href"], headers=xml)
+    assert listed.status_code == 200
+    assert listed.headers["Content-Type"] == "application/xml"
+    root = etree.fromstring(listed.content)
+    assert etree.QName(root).localname == "MachineImageCollection"
+    assert root.find(f"{{{NS}}}machineImage") is not None
+    one = api.get(href_of(cep["machineImages"], cloud.image), headers=xml)
+    assert etree.fromstring(one.content).findtext(f"{{{NS}}}state") == "AVAILABLE"
+
+    machine = create_machine(cloud, api, cep)
+    body = f"""<MachineImage xmlns="{NS}">
+  <name>seed-{cloud.name}-{int(time.time())}</name>
+  <description>my new machine_image</description>
+  <type>IMAGE</type>
+  <imageLocation>{machine["id"]}</imageLocation>
+</MachineImage>"""
+    try:
+        created = api.post(
+            cep["machineImages"]["href"],
+            data=body,
+            headers={**xml, "Content-Type": "application/xml"},
+        )
+        assert created.status_code == 201, created.text
+        image = etree.fromstring(created.content)
+        assert image.findtext(f"{{{NS}}}id") == created.headers["Location"]
+        assert image.findtext(f"{{{NS}}}description") == "my new machine_image"
+        job = wait_for_job(api, created.headers["CIMI-Job-URI"], timeout=30)
+        assert job["status"] == "SUCCESS", job
+        assert api.get(created.headers["Location"]).json()["state"] == "AVAILABLE"
+
+        deleted = api.delete(created.headers["Location"], headers=xml)
+        assert (deleted.status_code, deleted.content) == (200, b"")
+        assert api.get(created.headers["Location"]).status_code == 404
+    finally:
+        api.delete(machine["id"])
