@@ -13,6 +13,7 @@ Keystone user name as it is (user names may be e-mail addresses, so no
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC
@@ -32,6 +33,7 @@ from gateway.cimi.errors import NotFound
 from gateway.cimi.errors import ProviderUnavailable
 from gateway.cimi.errors import Unauthorized
 from providers.base import DELETE
+from providers.base import EDIT
 from providers.base import PAUSE
 from providers.base import RESTART
 from providers.base import START
@@ -51,6 +53,7 @@ from providers.libcloud_provider import cloud_text
 from providers.openstack_driver import GatewayOpenStackNodeDriver
 
 log = logging.getLogger("gateway.openstack")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
 
 # Glance v2 image statuses to CIMI's; anything else is an ERROR.
 IMAGE_STATE = {
@@ -119,6 +122,12 @@ ERRORS: dict[int, type[CimiError]] = {
     429: ProviderUnavailable,
 }
 DESCRIPTION_KEY = "description"
+#: the longest key or value Nova's server metadata takes.
+METADATA_LIMIT = 255
+#: the statuses Nova updates a server's metadata in (with no task running).
+EDITABLE_STATUSES = frozenset({"ACTIVE", "SHUTOFF", "PAUSED", "SUSPENDED"})
+#: a shelved server is started by unshelving it, and can do nothing else.
+SHELVED = frozenset({"SHELVED", "SHELVED_OFFLOADED"})
 #: how long a create asked to end STOPPED waits for Nova to build the server.
 STOP_WAIT = 5.0
 #: how long a project's flavors are kept: a machine read needs them for its
@@ -155,6 +164,33 @@ def property_metadata(properties: Mapping[str, str]) -> dict[str, str]:
     return {key: str(value) for key, value in properties.items()}
 
 
+def check_auth_url(value: str) -> None:
+    if not value:
+        raise ValueError("Keystone's URL is needed, e.g. http://127.0.0.1:5000/v3")
+    check_endpoint(value)
+
+
+def check_not_empty(value: str) -> None:
+    if not value.strip():
+        raise ValueError("expected a name, not an empty string")
+
+
+def check_metadata(metadata: Mapping[str, str]) -> None:
+    """Refuse what Nova's metadata cannot hold (255 characters a key or value).
+
+    Raises:
+        BadRequest: naming the attribute the item came from.
+    """
+    for key, value in metadata.items():
+        attribute = "description" if key == DESCRIPTION_KEY else "property"
+        if not key or len(key) > METADATA_LIMIT:
+            raise BadRequest(f"{attribute}: a key of 1 to 255 characters here")
+        if len(value) > METADATA_LIMIT:
+            raise BadRequest(
+                f"{attribute} {key!r}: at most 255 characters on OpenStack"
+            )
+
+
 class OpenStackProvider(LibcloudProvider):
     """The ``openstack`` driver of the config: one project of one cloud."""
 
@@ -168,15 +204,19 @@ class OpenStackProvider(LibcloudProvider):
             str,
             required=True,
             help="Keystone's URL, e.g. http://127.0.0.1:5000/v3",
-            check=check_endpoint,
+            check=check_auth_url,
         ),
         "project": Setting(
-            str, required=True, help="the Keystone project every call acts in"
+            str,
+            required=True,
+            help="the Keystone project every call acts in",
+            check=check_not_empty,
         ),
-        "domain": Setting(
-            str, default="Default", help="the Keystone domain of users and project"
+        "domain": Setting(str, default="Default", help="the Keystone users' domain"),
+        "project_domain_id": Setting(
+            str, default="default", help="the id of the project's Keystone domain"
         ),
-        "region": Setting(str, help="the catalog region; unset: the first one"),
+        "region": Setting(str, help="the catalog's region; needed when it has several"),
         "username": Setting(str, help="Keystone user, for static auth"),
         "password": Setting(str, help="its password, for static auth"),
         "timeout": Setting(
@@ -201,6 +241,7 @@ class OpenStackProvider(LibcloudProvider):
             ex_force_auth_version="3.x_password",
             ex_tenant_name=self.setting("project"),
             ex_domain_name=self.setting("domain"),
+            ex_tenant_domain_id=self.setting("project_domain_id"),
             api_version="2.0",
             timeout=self.setting("timeout"),
             **({"ex_force_service_region": region} if region else {}),
@@ -236,9 +277,8 @@ class OpenStackProvider(LibcloudProvider):
             "state": IMAGE_STATE.get(extra.get("status") or "", "ERROR"),
             "type": "SNAPSHOT" if extra.get("image_type") == "snapshot" else "IMAGE",
             "imageLocation": f"glance://{image.id}",
-            # NOTE: always offered, as on EC2: Glance refuses to delete another
-            # project's image, and that reaches the client as an error.
-            "operations": (DELETE,),
+            # Only this project's own images: an admin token could delete any.
+            "operations": (DELETE,) if extra.get("own") else (),
         }
 
     def to_machine(self, node: Node) -> dict:
@@ -246,11 +286,16 @@ class OpenStackProvider(LibcloudProvider):
         task = extra.get("task_state")
         state = machine_state(_status(node), task)
         metadata = extra.get("metadata") or {}
+        status = _status(node)
         # While a task runs (a snapshot, say) Nova refuses every other action.
         busy = task is not None and task not in TASK_STATE
         operations = machine_operations(
             "BUSY" if busy else state, offered=machine_actions(self)
         )
+        if status in SHELVED:
+            operations = tuple(op for op in operations if op in (DELETE, START))
+        if status not in EDITABLE_STATUSES or task is not None:
+            operations = tuple(op for op in operations if op != EDIT)
         size = extra.get("gateway_flavor")
         return {
             "id": node.id,
@@ -279,29 +324,57 @@ class OpenStackProvider(LibcloudProvider):
 
     # -- how OpenStack finds things ---------------------------------------------
 
+    def fetch_images(
+        self, driver: GatewayOpenStackNodeDriver, narrow: Narrowing | None = None
+    ) -> list[NodeImage]:
+        # An admin token lists other projects' private images too.
+        return [image for image in driver.list_images() if _visible(image)]
+
     def fetch_nodes(
         self, driver: GatewayOpenStackNodeDriver, narrow: Narrowing | None = None
     ) -> list[Node]:
         nodes = driver.list_nodes()
         flavors = self._flavor_map(driver)
+        if any(n.extra.get("flavorId") not in flavors for n in nodes):
+            driver.flavors = None  # a flavor made since they were read
+            flavors = self._flavor_map(driver)
         for node in nodes:
             self._describe(node, flavors)
         return nodes
 
     def find_node(self, driver: GatewayOpenStackNodeDriver, machine_id: str) -> Node:
-        try:
-            node = driver.ex_get_node_details(machine_id)
-        except BaseHTTPError as ex:
-            if ex.code == 404:
-                node = None
-            else:
-                raise
-        # Nova shows a deleted server to an admin for a while; for a CIMI
-        # client it is gone.
-        if node is None or not self.is_listed(node):
+        # Nova's ids are UUIDs; another path segment (``detail``) is no server.
+        if not _UUID.fullmatch(machine_id):
+            raise NotFound(f"no machine {machine_id}")
+        node = driver.ex_get_node_details(machine_id)  # None: Nova has none
+        # Nova shows a deleted server to an admin for a while, and an admin
+        # token reads any project's: for this mount's client they are not.
+        if (
+            node is None
+            or not self.is_listed(node)
+            or node.extra.get("tenantId") != driver.project_id
+        ):
             raise NotFound(f"no machine {machine_id}")
         self._describe(node, self._flavor_map(driver))
         return node
+
+    def find_image(
+        self, driver: GatewayOpenStackNodeDriver, image_id: str
+    ) -> NodeImage:
+        if not _UUID.fullmatch(image_id):
+            raise NotFound(f"no machine image {image_id}")
+        image = driver.get_image(image_id)
+        if not _visible(image):
+            raise NotFound(f"no machine image {image_id}")
+        return image
+
+    def delete_machine_image(self, creds: Credentials, image_id: str) -> None:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            image = self.find_image(driver, image_id)
+            if not image.extra.get("own"):
+                raise Forbidden(f"machine image {image_id} is not this project's")
+            driver.delete_image(image)
 
     def is_listed(self, node: Node) -> bool:
         return _status(node) not in ("DELETED", "SOFT_DELETED")
@@ -323,6 +396,16 @@ class OpenStackProvider(LibcloudProvider):
         flavor_id = (node.extra or {}).get("flavorId")
         node.extra["gateway_flavor"] = flavors.get(flavor_id)
 
+    def _size(self, driver: GatewayOpenStackNodeDriver, config_id: str) -> NodeSize:
+        flavors = self._flavor_map(driver)
+        if config_id not in flavors:
+            # A flavor made since they were read: read them again, once.
+            driver.flavors = None
+            flavors = self._flavor_map(driver)
+        if config_id not in flavors:
+            raise NotFound(f"no machine configuration {config_id}")
+        return flavors[config_id]
+
     # -- machines ------------------------------------------------------------
 
     def create_node(
@@ -337,6 +420,7 @@ class OpenStackProvider(LibcloudProvider):
         metadata = property_metadata(spec.properties)
         if spec.description:
             metadata[DESCRIPTION_KEY] = spec.description
+        check_metadata(metadata)
         user_data = decode_user_data(spec.user_data)
         node = driver.create_node(
             name=spec.name or f"cimi-{int(time.time())}",
@@ -344,8 +428,8 @@ class OpenStackProvider(LibcloudProvider):
             image=image,
             ex_metadata=metadata,
             ex_keyname=spec.key_name or None,
-            # libcloud encodes it in Base64 for Nova.
-            ex_userdata=user_data.decode("latin-1") if user_data else None,
+            # Bytes as they are: libcloud encodes them in Base64 for Nova.
+            ex_userdata=user_data or None,
         )
         node = self.find_node(driver, node.id)
         if spec.initial_state == "STOPPED":
@@ -373,10 +457,14 @@ class OpenStackProvider(LibcloudProvider):
     def set_metadata(
         self, driver: GatewayOpenStackNodeDriver, node: Node, values: dict
     ) -> None:
+        # The metadata first, checked, the name last: a refused edit renames
+        # nothing.
+        if "description" in values or "property" in values:
+            driver.ex_set_metadata(node, self._edited_metadata(node, values))
         if values.get("name"):
             driver.ex_set_server_name(node, values["name"])
-        if "description" not in values and "property" not in values:
-            return
+
+    def _edited_metadata(self, node: Node, values: dict) -> dict[str, str]:
         metadata = dict(node.extra.get("metadata") or {})
         if "property" in values:  # the whole set: what is not given goes
             kept = metadata.get(DESCRIPTION_KEY)
@@ -388,12 +476,15 @@ class OpenStackProvider(LibcloudProvider):
                 metadata[DESCRIPTION_KEY] = values["description"]
             else:
                 metadata.pop(DESCRIPTION_KEY, None)
-        driver.ex_set_metadata(node, metadata)
+        check_metadata(metadata)
+        return metadata
 
     def start_node(self, driver: GatewayOpenStackNodeDriver, node: Node) -> None:
         # Starting means what gets the server running from where it is.
         status = _status(node)
-        if status == "PAUSED":
+        if status in SHELVED:
+            driver.ex_unshelve_node(node)
+        elif status == "PAUSED":
             driver.ex_unpause_node(node)
         elif status == "SUSPENDED":
             driver.ex_resume_node(node)
@@ -430,6 +521,12 @@ class OpenStackProvider(LibcloudProvider):
             metadata[DESCRIPTION_KEY] = values["description"]
         # Nova's createImage; libcloud reads the new image back from Glance.
         return driver.create_image(node, name, metadata=metadata or None)
+
+
+def _visible(image: NodeImage) -> bool:
+    """Tell whether this project may see ``image``: not another's private one
+    (which an admin token reads)."""
+    return image.extra.get("visibility") != "private" or bool(image.extra.get("own"))
 
 
 def _status(node: Node) -> str:

@@ -9,6 +9,7 @@
   renew one token and no token crosses credentials.
 - Glance v2 images keep their ``description`` property (libcloud's mapping
   drops every property it does not name).
+- The token's project id is kept (``project_id``).
 - Nodes keep Nova's own ``status`` (``extra["nova_status"]``).
 - Images are deleted through Glance v2, not Nova's image proxy (gone from
   microversion 2.36 on).
@@ -16,6 +17,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 from libcloud.common.exceptions import BaseHTTPError
@@ -42,11 +45,53 @@ class _Reauthenticating:
             return super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class GatewayComputeConnection(_Reauthenticating, OpenStack_2_Connection):
+class _ProjectKeeping:
+    """An identity connection that keeps the project id of the token it got.
+
+    libcloud keeps the token's user, not its project; the provider needs it
+    to refuse another project's server an admin token could read by id.
+    """
+
+    project_id: str | None = None
+
+    def request(self, action: str, *args: Any, **kwargs: Any) -> Any:
+        response = super().request(action, *args, **kwargs)  # type: ignore[misc]
+        if action.endswith("/auth/tokens") and kwargs.get("method") == "POST":
+            try:
+                token = json.loads(response.body)["token"]
+                self.project_id = (token.get("project") or {}).get("id")
+            except (ValueError, KeyError, TypeError):
+                self.project_id = None  # libcloud itself refuses such an answer
+        return response
+
+
+@functools.cache
+def _keeping(identity_class: type) -> type:
+    name = f"ProjectKeeping{identity_class.__name__}"
+    return type(name, (_ProjectKeeping, identity_class), {})
+
+
+class _KeepsProject:
+    """A service connection whose identity connection keeps the project id."""
+
+    def get_auth_class(self) -> Any:
+        osa = super().get_auth_class()  # type: ignore[misc]
+        if not isinstance(osa, _ProjectKeeping):
+            # NOTE: libcloud builds it from the auth version; a subclass of
+            # the very class it chose, with no state of its own but one field.
+            osa.__class__ = _keeping(type(osa))
+        return osa
+
+
+class GatewayComputeConnection(
+    _Reauthenticating, _KeepsProject, OpenStack_2_Connection
+):
     pass
 
 
-class GatewayImageConnection(_Reauthenticating, OpenStack_2_ImageConnection):
+class GatewayImageConnection(
+    _Reauthenticating, _KeepsProject, OpenStack_2_ImageConnection
+):
     pass
 
 
@@ -74,7 +119,21 @@ class GatewayOpenStackNodeDriver(OpenStack_2_NodeDriver):
         image.extra["owner"] = api_image.get("owner")
         # Nova's createImage marks its images so in Glance v2.
         image.extra["image_type"] = api_image.get("image_type")
+        # Mapped while answering a Glance call: its token's project is known.
+        project = self.image_connection.get_auth_class().project_id
+        image.extra["own"] = project is not None and image.extra["owner"] == project
         return image
+
+    @property
+    def project_id(self) -> str | None:
+        """The id of the project the compute token is scoped to, once known."""
+        return self.connection.get_auth_class().project_id
+
+    def ex_unshelve_node(self, node: Node) -> bool:
+        self.connection.request(
+            f"/servers/{node.id}/action", method="POST", data={"unshelve": None}
+        )
+        return True
 
     def delete_image(self, image: NodeImage) -> bool:
         self.image_connection.request(f"/v2/images/{image.id}", method="DELETE")

@@ -154,6 +154,16 @@ def test_several_providers_side_by_side():
         pytest.param(
             OPENSTACK + "timeout = -1\n", "providers.o.timeout", id="openstack-timeout"
         ),
+        pytest.param(
+            OPENSTACK.replace("http://127.0.0.1:5000/v3", ""),
+            "providers.o.auth_url",
+            id="openstack-empty-auth-url",
+        ),
+        pytest.param(
+            OPENSTACK.replace('"demo"', '" "'),
+            "providers.o.project",
+            id="openstack-empty-project",
+        ),
         pytest.param(MOCK + "[server]\nthreads = 0\n", "server.threads", id="threads"),
         pytest.param(
             MOCK + '[server]\nlog_level = "loud"\n', "server.log_level", id="log-level"

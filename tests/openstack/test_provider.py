@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
@@ -17,6 +18,7 @@ from providers.openstack import MACHINE_STATE
 from providers.openstack import OpenStackProvider
 from providers.openstack import machine_state
 from tests.support.openstack import IMAGE_NAME
+from tests.support.openstack import libcloud_driver
 
 
 @pytest.fixture
@@ -210,3 +212,89 @@ def test_nova_states_are_mapped_by_our_table(status, task, state):
         "DELETING",
         "ERROR",
     }
+
+
+def demo_driver(openstack):
+    """The stack's other tenant: user demo (a member) in project demo."""
+    from dataclasses import replace
+
+    return libcloud_driver(replace(openstack, username="demo", project="demo"))
+
+
+def test_another_projects_servers_and_images_are_not_this_mounts(
+    provider, creds, openstack
+):
+    """The mount's admin token could read any project's server by id; the
+    mount serves its own project only."""
+    demo = demo_driver(openstack)
+    size = next(s for s in demo.list_sizes() if s.name == "m1.tiny")
+    image = next(i for i in demo.list_images() if i.name == IMAGE_NAME)
+    theirs = demo.create_node(name="theirs", size=size, image=image)
+    try:
+        with pytest.raises(NotFound):
+            provider.get_machine(creds, theirs.id)
+        with pytest.raises(NotFound):
+            provider.act(creds, theirs.id, "stop")
+        with pytest.raises(NotFound):
+            provider.delete_machine(creds, theirs.id)
+        assert theirs.id not in {m["id"] for m in provider.list_machines(creds)}
+        assert demo.ex_get_node_details(theirs.id) is not None  # still there
+    finally:
+        demo.destroy_node(theirs)
+
+
+def test_ids_that_are_not_uuids_are_404_not_502(provider, creds):
+    for bad in ("detail", "..", "x" * 40):
+        with pytest.raises(NotFound):
+            provider.get_machine(creds, bad)
+        with pytest.raises(NotFound):
+            provider.get_machine_image(creds, bad)
+
+
+def test_user_data_reaches_nova_byte_for_byte(provider, creds, openstack):
+    raw = b"#!/bin/sh\n\xc3\xa9\x80\xff\x00"
+    spec = MachineSpec(
+        config_id="1",
+        image_id=image_id(provider, creds),
+        user_data=base64.b64encode(raw).decode(),
+    )
+    machine = provider.create_machine(creds, spec)
+    try:
+        # Nova shows user data to an admin from microversion 2.3 on.
+        answer = provider.driver(creds).connection.request(
+            f"/servers/{machine['id']}",
+            headers={"X-OpenStack-Nova-API-Version": "2.3"},
+        )
+        stored = answer.object["server"]["OS-EXT-SRV-ATTR:user_data"]
+        assert base64.b64decode(stored) == raw
+    finally:
+        provider.delete_machine(creds, machine["id"])
+
+
+def test_a_refused_edit_renames_nothing(provider, creds):
+    machine = provider.create_machine(
+        creds, MachineSpec(config_id="1", image_id=image_id(provider, creds), name="a")
+    )
+    try:
+        wait_state(provider, creds, machine["id"], "STARTED")
+        for values in (
+            {"name": "b", "property": {"description": "reserved"}},
+            {"name": "b", "property": {"k": "v" * 256}},
+        ):
+            with pytest.raises(BadRequest):
+                provider.edit_machine(creds, machine["id"], values)
+            assert provider.get_machine(creds, machine["id"])["name"] == "a"
+    finally:
+        provider.delete_machine(creds, machine["id"])
+
+
+def test_a_flavor_made_after_the_flavors_were_read_is_found(provider, creds):
+    provider.list_machine_configurations(creds)  # read, and kept
+    connection = provider.driver(creds).connection
+    flavor = {"id": "gw-new", "name": "gw.new", "ram": 256, "vcpus": 1, "disk": 1}
+    connection.request("/flavors", method="POST", data={"flavor": flavor})
+    try:
+        config = provider.get_machine_configuration(creds, "gw-new")
+        assert config["memory"] == 256 * 1024
+    finally:
+        connection.request("/flavors/gw-new", method="DELETE")
