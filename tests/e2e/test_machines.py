@@ -591,8 +591,12 @@ def test_the_seeds_image_exchanges(cloud, api):
     assert listed.status_code == 200
     assert listed.headers["Content-Type"] == "application/xml"
     root = etree.fromstring(listed.content)
-    assert etree.QName(root).localname == "MachineImageCollection"
-    assert root.find(f"{{{NS}}}machineImage") is not None
+    # The seed's shape: a Collection root, its members MachineImage elements.
+    assert etree.QName(root).localname == "Collection"
+    assert root.get("resourceURI") == f"{NS}/MachineImageCollection"
+    members = root.findall(f"{{{NS}}}MachineImage")
+    # EC2 lists only the account's own AMIs: none before a capture.
+    assert int(root.findtext(f"{{{NS}}}count")) == len(members)
     one = api.get(href_of(cep["machineImages"], cloud.image), headers=xml)
     assert etree.fromstring(one.content).findtext(f"{{{NS}}}state") == "AVAILABLE"
 
