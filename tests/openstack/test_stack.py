@@ -6,13 +6,17 @@ and the image the bootstrap made, a server through its whole life.
 
 from __future__ import annotations
 
+import os
 import time
 
+import pytest
 from libcloud.compute.types import NodeState
 
 from tests.support.openstack import FLAVORS
 from tests.support.openstack import IMAGE_NAME
+from tests.support.openstack import Unavailable
 from tests.support.openstack import libcloud_driver
+from tests.support.openstack import start_openstack
 
 
 def wait_for(condition, timeout: float = 30):
@@ -46,3 +50,15 @@ def test_a_server_is_created_stopped_and_destroyed(openstack):
     finally:
         driver.destroy_node(node)
     wait_for(lambda: node.id not in {n.id for n in driver.list_nodes()})
+
+
+def test_a_stack_that_cannot_install_is_unavailable_and_says_why(tmp_path, monkeypatch):
+    """No package index: the OpenStack tests skip naming that, never pass."""
+    monkeypatch.setenv("CIMI_GATEWAY_OPENSTACK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "2")
+
+    with pytest.raises(Unavailable, match="could not install OpenStack from PyPI"):
+        start_openstack()
