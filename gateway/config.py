@@ -263,6 +263,10 @@ def _providers(raw: Mapping) -> tuple[ProviderConfig, ...]:
                 and (setting.type is not bool)
             ):
                 raise ConfigError(f"{setting_key}: expected {_type_name(setting.type)}")
+            if setting.required and isinstance(value, str) and not value.strip():
+                raise ConfigError(
+                    f"{setting_key}: required, not blank ({setting.help})"
+                )
             if setting.check is not None:
                 try:
                     setting.check(value)

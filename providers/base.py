@@ -16,6 +16,8 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -53,14 +55,16 @@ def machine_operations(
     *,
     capturable: bool = True,
     stoppable: bool = True,
+    editable: bool = True,
     offered: tuple[str, ...] = MACHINE_ACTIONS,
 ) -> tuple[str, ...]:
     """Return the operations a machine in ``state`` offers.
 
     Args:
         capturable: the cloud can make an image of this machine.
-        stoppable: the cloud can stop and start it (not an EC2 instance-store
-            machine).
+        stoppable: the cloud can stop it (not an EC2 instance-store machine).
+        editable: the cloud takes a change of its name, description and
+            properties now (Nova: not while a task runs).
         offered: the actions the provider declares (``families.machine_actions``);
             a machine never advertises one its provider does not.
     """
@@ -70,6 +74,7 @@ def machine_operations(
         for op in operations
         if (op != CAPTURE or capturable)
         and (op not in (START, STOP) or stoppable)
+        and (op != EDIT or editable)
         and (op in (EDIT, DELETE) or op in offered)
     )
 
@@ -164,6 +169,11 @@ class Provider(abc.ABC):
         self.settings = settings
         self.store = store
 
+    def setting(self, name: str) -> Any:
+        """Return the configured value of ``name``, or its default."""
+        value = self.settings.get(name)
+        return self.SETTINGS[name].default if value is None else value
+
     def namespace(self, creds: Credentials) -> str:
         """Return the store namespace of ``creds`` on this provider."""
         return f"{self.name}:{creds.identity}"
@@ -213,3 +223,16 @@ def decode_user_data(text: str) -> bytes:
         return base64.b64decode("".join(text.split()), validate=True)
     except ValueError as ex:
         raise BadRequest("userData: not valid Base64") from ex
+
+
+def aware_utc(value: datetime | str | None) -> datetime | None:
+    """Return a cloud's date (ISO 8601 text, or a datetime) in UTC; None if none.
+
+    A date without a zone is UTC; libcloud's dates carry its own UTC class,
+    ours compare and print plainly.
+    """
+    if not value:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

@@ -36,6 +36,7 @@ from providers.base import DELETE
 from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import Setting
+from providers.base import aware_utc
 from providers.base import check_endpoint
 from providers.base import check_positive
 from providers.base import decode_user_data
@@ -106,15 +107,6 @@ NAME_TAG = "Name"
 DESCRIPTION_TAG = "Description"
 _AWS_PREFIX = "aws:"
 INITIAL_STATES = ("STARTED", "STOPPED")
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    # libcloud's dates carry its own UTC class; ours compare and print plainly.
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # What of a client's filter EC2 can apply itself: CIMI attribute to the
@@ -217,11 +209,6 @@ class EC2Provider(LibcloudProvider):
         # The mapped machine configurations, by id, of each region.
         self._configs: dict[str, dict[str, dict]] = {}
 
-    def setting(self, name: str) -> Any:
-        """Return the configured value of ``name``, or its default."""
-        value = self.settings.get(name)
-        return self.SETTINGS[name].default if value is None else value
-
     def make_driver(self, creds: Credentials) -> GatewayEC2NodeDriver:
         where: dict[str, Any] = {}
         endpoint = self.setting("endpoint")
@@ -279,7 +266,7 @@ class EC2Provider(LibcloudProvider):
             "id": image.id,
             "name": image.name or image.id,
             "description": extra.get("description") or "",
-            "created": _aware(extra.get("creation_date")),
+            "created": aware_utc(extra.get("creation_date")),
             "state": IMAGE_STATE.get(extra.get("state") or "", "ERROR"),
             "type": "IMAGE",
             "imageLocation": f"ec2://{image.id}",
@@ -309,7 +296,7 @@ class EC2Provider(LibcloudProvider):
             "id": node.id,
             "name": tags.get(NAME_TAG) or node.id,
             "description": tags.get(DESCRIPTION_TAG, ""),
-            "created": _aware(node.created_at),
+            "created": aware_utc(node.created_at),
             "property": tag_properties(tags),
             "state": state,
             "cpu": cpu,

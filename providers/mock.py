@@ -63,7 +63,7 @@ class MockProvider(LibcloudProvider):
     clock: Callable[[], datetime] = staticmethod(utcnow)
 
     def make_driver(self, creds: Credentials) -> MockNodeDriver:
-        delay = self.settings.get("delay", self.SETTINGS["delay"].default)
+        delay = self.setting("delay")
         return MockNodeDriver(
             creds.user,
             creds.secret,

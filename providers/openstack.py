@@ -18,7 +18,6 @@ import time
 from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
-from typing import Any
 
 from libcloud.common.exceptions import BaseHTTPError
 from libcloud.compute.base import Node
@@ -33,7 +32,6 @@ from gateway.cimi.errors import NotFound
 from gateway.cimi.errors import ProviderUnavailable
 from gateway.cimi.errors import Unauthorized
 from providers.base import DELETE
-from providers.base import EDIT
 from providers.base import PAUSE
 from providers.base import RESTART
 from providers.base import START
@@ -42,6 +40,7 @@ from providers.base import SUSPEND
 from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import Setting
+from providers.base import aware_utc
 from providers.base import check_endpoint
 from providers.base import check_positive
 from providers.base import decode_user_data
@@ -135,14 +134,6 @@ STOP_WAIT = 5.0
 FLAVOR_SECONDS = 300
 
 
-def _aware(value: datetime | str | None) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def machine_state(status: str | None, task: str | None) -> str:
     """Return the CIMI state of a server of Nova ``status`` and ``task``."""
     return TASK_STATE.get(task or "") or MACHINE_STATE.get(status or "", "ERROR")
@@ -162,17 +153,6 @@ def property_metadata(properties: Mapping[str, str]) -> dict[str, str]:
     if DESCRIPTION_KEY in properties:
         raise BadRequest(f"property {DESCRIPTION_KEY!r}: reserved on OpenStack")
     return {key: str(value) for key, value in properties.items()}
-
-
-def check_auth_url(value: str) -> None:
-    if not value:
-        raise ValueError("Keystone's URL is needed, e.g. http://127.0.0.1:5000/v3")
-    check_endpoint(value)
-
-
-def check_not_empty(value: str) -> None:
-    if not value.strip():
-        raise ValueError("expected a name, not an empty string")
 
 
 def check_metadata(metadata: Mapping[str, str]) -> None:
@@ -204,13 +184,10 @@ class OpenStackProvider(LibcloudProvider):
             str,
             required=True,
             help="Keystone's URL, e.g. http://127.0.0.1:5000/v3",
-            check=check_auth_url,
+            check=check_endpoint,
         ),
         "project": Setting(
-            str,
-            required=True,
-            help="the Keystone project every call acts in",
-            check=check_not_empty,
+            str, required=True, help="the Keystone project every call acts in"
         ),
         "domain": Setting(str, default="Default", help="the Keystone users' domain"),
         "project_domain_id": Setting(
@@ -226,10 +203,6 @@ class OpenStackProvider(LibcloudProvider):
             check=check_positive,
         ),
     }
-
-    def setting(self, name: str) -> Any:
-        value = self.settings.get(name)
-        return self.SETTINGS[name].default if value is None else value
 
     def make_driver(self, creds: Credentials) -> GatewayOpenStackNodeDriver:
         keystone = self.setting("auth_url").rstrip("/").removesuffix("/v3")
@@ -273,7 +246,7 @@ class OpenStackProvider(LibcloudProvider):
             "id": image.id,
             "name": image.name or image.id,
             "description": extra.get("description") or "",
-            "created": _aware(extra.get("created")),
+            "created": aware_utc(extra.get("created")),
             "state": IMAGE_STATE.get(extra.get("status") or "", "ERROR"),
             "type": "SNAPSHOT" if extra.get("image_type") == "snapshot" else "IMAGE",
             "imageLocation": f"glance://{image.id}",
@@ -290,18 +263,19 @@ class OpenStackProvider(LibcloudProvider):
         # While a task runs (a snapshot, say) Nova refuses every other action.
         busy = task is not None and task not in TASK_STATE
         operations = machine_operations(
-            "BUSY" if busy else state, offered=machine_actions(self)
+            "BUSY" if busy else state,
+            # A shelved server is STOPPED that only an unshelve (start) or a
+            # delete moves: no snapshot, no metadata.
+            capturable=status not in SHELVED,
+            editable=status in EDITABLE_STATUSES and task is None,
+            offered=machine_actions(self),
         )
-        if status in SHELVED:
-            operations = tuple(op for op in operations if op in (DELETE, START))
-        if status not in EDITABLE_STATUSES or task is not None:
-            operations = tuple(op for op in operations if op != EDIT)
         size = extra.get("gateway_flavor")
         return {
             "id": node.id,
             "name": node.name or node.id,
             "description": metadata.get(DESCRIPTION_KEY, ""),
-            "created": _aware(node.created_at or extra.get("created")),
+            "created": aware_utc(node.created_at or extra.get("created")),
             "property": metadata_properties(metadata),
             "state": state,
             "cpu": size.vcpus if size else None,

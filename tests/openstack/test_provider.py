@@ -298,3 +298,36 @@ def test_a_flavor_made_after_the_flavors_were_read_is_found(provider, creds):
         assert config["memory"] == 256 * 1024
     finally:
         connection.request("/flavors/gw-new", method="DELETE")
+
+
+@pytest.mark.parametrize(
+    ("status", "task", "operations"),
+    [
+        ("ACTIVE", None, {"edit", "delete", "stop", "restart", "pause", "suspend"}),
+        ("ACTIVE", "powering-off", {"delete"}),  # Nova edits no busy server
+        ("SHUTOFF", None, {"edit", "delete", "start"}),
+        ("SHELVED", None, {"delete", "start"}),  # start unshelves; no snapshot
+        ("ERROR", None, {"delete"}),
+    ],
+)
+def test_operations_are_what_nova_takes_in_that_status(status, task, operations):
+    from libcloud.compute.base import Node
+
+    provider = OpenStackProvider(
+        "o", {"auth_url": "http://127.0.0.1:1/v3", "project": "p"}, None
+    )
+    node = Node(
+        "5f1e1d2c-0000-4000-8000-000000000001",
+        "n",
+        None,
+        [],
+        [],
+        None,
+        extra={"nova_status": status, "task_state": task, "metadata": {}},
+    )
+
+    offered = set(provider.to_machine(node)["operations"]) - {"capture"}
+    assert offered == operations
+    assert ("capture" in provider.to_machine(node)["operations"]) == (
+        status in ("ACTIVE", "SHUTOFF") and task is None
+    )
