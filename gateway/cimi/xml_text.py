@@ -50,24 +50,26 @@ def _ascii(text: str) -> str:
     return text.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
-def text(value: str) -> str:
-    """Return ``value`` as element text: XML-safe, escaped, ASCII."""
-    if _PLAIN_TEXT(value):
-        return value
-    value = xml_text(value)
-    if _TEXT_SPECIAL.search(value):
-        value = _TEXT_SPECIAL.sub(lambda m: _TEXT_ESCAPES[m.group()], value)
-    return _ascii(value)
+def _escaper(
+    plain: Callable[[str], object], special: re.Pattern, escapes: dict[str, str]
+) -> Callable[[str], str]:
+    """Return a writer of text as XML-safe, escaped ASCII, by ``escapes``."""
+
+    def escaped(value: str) -> str:
+        if plain(value):
+            return value
+        value = xml_text(value)
+        if special.search(value):
+            value = special.sub(lambda m: escapes[m.group()], value)
+        return _ascii(value)
+
+    return escaped
 
 
-def attribute(value: str) -> str:
-    """Return ``value`` as an attribute value (between double quotes)."""
-    if _PLAIN_ATTRIBUTE(value):
-        return value
-    value = xml_text(value)
-    if _ATTR_SPECIAL.search(value):
-        value = _ATTR_SPECIAL.sub(lambda m: _ATTR_ESCAPES[m.group()], value)
-    return _ascii(value)
+#: ``value`` as element text.
+text = _escaper(_PLAIN_TEXT, _TEXT_SPECIAL, _TEXT_ESCAPES)
+#: ``value`` as an attribute value (between double quotes).
+attribute = _escaper(_PLAIN_ATTRIBUTE, _ATTR_SPECIAL, _ATTR_ESCAPES)
 
 
 def to_xml(doc: Document) -> bytes:
