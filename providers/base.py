@@ -142,6 +142,47 @@ class MachineSpec:
     initial_state: str = "STARTED"
 
 
+@dataclass(frozen=True)
+class VolumeSpec:
+    """What a VolumeCreate asks for, with hrefs already turned into ids.
+
+    Args:
+        config_id: the volume configuration (the cloud's volume type).
+        capacity: GiB, whole (CIMI's KiB rounded up by the gateway).
+        image_id: the volume image (snapshot) to restore from, if any.
+    """
+
+    config_id: str
+    capacity: int
+    image_id: str = ""
+    name: str = ""
+    description: str = ""
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+
+#: CIMI counts capacities in KiB; clouds make volumes in whole GiB.
+KIB_PER_GIB = 1024 * 1024
+
+#: what a volume in each CIMI state may do, before attachments take away.
+VOLUME_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "AVAILABLE": (EDIT, DELETE),
+    "CREATING": (),
+    "CAPTURING": (EDIT,),
+    "ERROR": (DELETE,),
+    "DELETING": (),
+}
+
+
+def volume_operations(state: str, *, attached: bool) -> tuple[str, ...]:
+    """Return the operations a volume in ``state`` offers.
+
+    An attached volume cannot be deleted (every cloud refuses it): detach it
+    first, through the machine's MachineVolume.
+    """
+    operations = VOLUME_OPERATIONS.get(state, ())
+    return tuple(op for op in operations if not (attached and op == DELETE))
+
+
 class Provider(abc.ABC):
     """One cloud, mounted at one URL prefix.
 

@@ -23,6 +23,7 @@ from providers.base import START
 from providers.base import STOP
 from providers.base import Credentials
 from providers.base import MachineSpec
+from providers.base import VolumeSpec
 
 #: attribute name to the values a wanted member has one of.
 Narrowing = Mapping[str, frozenset]
@@ -130,11 +131,120 @@ class ServesMachines(abc.ABC):
         """
 
 
+class ServesVolumes(abc.ABC):
+    """Volume and VolumeConfiguration: block storage and its types."""
+
+    #: the largest volume, in GiB, the cloud makes; larger asks are a 400.
+    max_volume_gib: ClassVar[int] = 16384
+
+    @abc.abstractmethod
+    def list_volume_configurations(self, creds: Credentials) -> list[dict]:
+        """Return the volume configurations (the cloud's volume types)."""
+
+    @abc.abstractmethod
+    def get_volume_configuration(self, creds: Credentials, config_id: str) -> dict:
+        """Return one volume configuration; raise ``NotFound`` if unknown."""
+
+    @abc.abstractmethod
+    def list_volumes(
+        self, creds: Credentials, narrow: Narrowing | None = None
+    ) -> list[dict]:
+        """Return the volumes this tenant should see (``narrow``: as images)."""
+
+    @abc.abstractmethod
+    def get_volume(self, creds: Credentials, volume_id: str) -> dict:
+        """Return one volume; raise ``NotFound`` when there is none."""
+
+    @abc.abstractmethod
+    def create_volume(self, creds: Credentials, spec: VolumeSpec) -> dict:
+        """Start creating a volume; return it as the cloud first reports it."""
+
+    @abc.abstractmethod
+    def delete_volume(self, creds: Credentials, volume_id: str) -> None:
+        """Start deleting a volume.
+
+        Raises:
+            NotFound: there is none.
+            Conflict: it is attached, or busy.
+        """
+
+    @abc.abstractmethod
+    def edit_volume(self, creds: Credentials, volume_id: str, values: dict) -> dict:
+        """Set a volume's name, description and properties; return it."""
+
+
+class ServesVolumeImages(abc.ABC):
+    """VolumeImage: snapshots of volumes; a volume can be restored from one."""
+
+    @abc.abstractmethod
+    def list_volume_images(
+        self, creds: Credentials, narrow: Narrowing | None = None
+    ) -> list[dict]:
+        """Return this tenant's own volume images (never another account's)."""
+
+    @abc.abstractmethod
+    def get_volume_image(self, creds: Credentials, image_id: str) -> dict:
+        """Return one volume image; raise ``NotFound`` when there is none."""
+
+    @abc.abstractmethod
+    def create_volume_image(
+        self, creds: Credentials, volume_id: str, values: dict
+    ) -> dict:
+        """Snapshot a volume; return the new image as the cloud reports it.
+
+        Args:
+            values: the decoded VolumeImage body (name, description...).
+        """
+
+    @abc.abstractmethod
+    def delete_volume_image(self, creds: Credentials, image_id: str) -> None:
+        """Delete a volume image; raise ``NotFound`` when there is none."""
+
+
+class ServesMachineVolumes(abc.ABC):
+    """MachineVolume: volumes attached to machines.
+
+    A machine volume's id is its volume's; its answers carry ``volume`` (the
+    volume's id), ``initialLocation`` (the device) and ``state`` (ATTACHING,
+    ATTACHED, DETACHING), which jobs follow.
+    """
+
+    @abc.abstractmethod
+    def list_machine_volumes(self, creds: Credentials, machine_id: str) -> list[dict]:
+        """Return the volumes attached to a machine; ``NotFound``: no machine."""
+
+    @abc.abstractmethod
+    def get_machine_volume(
+        self, creds: Credentials, machine_id: str, volume_id: str
+    ) -> dict:
+        """Return one attachment; raise ``NotFound`` when it is not attached."""
+
+    @abc.abstractmethod
+    def attach_volume(
+        self, creds: Credentials, machine_id: str, volume_id: str, device: str
+    ) -> dict:
+        """Start attaching a volume at ``device`` (may be empty: the cloud picks).
+
+        Raises:
+            NotFound: no such machine or volume.
+            Conflict: the volume is in use, or the machine cannot take it now.
+        """
+
+    @abc.abstractmethod
+    def detach_volume(
+        self, creds: Credentials, machine_id: str, volume_id: str
+    ) -> None:
+        """Start detaching a volume; raise ``NotFound`` when it is not attached."""
+
+
 #: every family a provider can serve.
 FAMILIES: tuple[type, ...] = (
     ServesMachineImages,
     ServesMachineConfigurations,
     ServesMachines,
+    ServesVolumes,
+    ServesVolumeImages,
+    ServesMachineVolumes,
 )
 
 

@@ -14,15 +14,20 @@ from libcloud.compute.base import Node
 from libcloud.compute.base import NodeDriver
 from libcloud.compute.base import NodeImage
 from libcloud.compute.base import NodeSize
+from libcloud.compute.base import StorageVolume
+from libcloud.compute.base import VolumeSnapshot
 
 from gateway.cimi.errors import BadRequest
 from providers.base import DELETE
+from providers.base import KIB_PER_GIB
 from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import Setting
+from providers.base import VolumeSpec
 from providers.base import machine_operations
 from providers.families import machine_actions
 from providers.libcloud_provider import LibcloudProvider
+from providers.libcloud_volumes import LibcloudVolumes
 from providers.mock_driver import PASSWORD
 from providers.mock_driver import USER
 from providers.mock_driver import MockNodeDriver
@@ -39,15 +44,27 @@ MACHINE_STATE = {
     "REBOOTING": "STARTING",
     "SHUTTING_DOWN": "DELETING",
 }
+VOLUME_STATE = {
+    "creating": "CREATING",
+    "available": "AVAILABLE",
+    "deleting": "DELETING",
+}
+SNAPSHOT_STATE = {"creating": "CREATING", "available": "AVAILABLE"}
+ATTACHMENT_STATE = {
+    "attaching": "ATTACHING",
+    "attached": "ATTACHED",
+    "detaching": "DETACHING",
+}
 # CIMI's initial states, to the status a new machine settles in.
 INITIAL_STATUS = {"STARTED": "RUNNING", "STOPPED": "STOPPED"}
 
 
-class MockProvider(LibcloudProvider):
+class MockProvider(LibcloudVolumes, LibcloudProvider):
     """The ``mock`` driver of the config: Deltacloud's mock cloud, persisted."""
 
     kind = "mock"
     initial_states = tuple(INITIAL_STATUS)
+    max_volume_gib = 1024
     # Its listings are reads of the gateway's own store, shared by workers.
     caches_listings = False
     SETTINGS = {
@@ -163,3 +180,96 @@ class MockProvider(LibcloudProvider):
             "disk": [{"capacity": size.disk * 1024 * 1024, "format": "unknown"}],
             "cpuArch": size.extra["architecture"],
         }
+
+    # -- volumes: the only reads of the mock's volume `extra` ------------------
+
+    def fetch_volume_configurations(self, driver: MockNodeDriver) -> list[dict]:
+        return [
+            {
+                "id": kind["id"],
+                "name": kind["name"],
+                "description": kind["description"],
+                "type": f"mock://{kind['id']}",
+                "format": "raw",
+                "capacity": kind["min_size"] * KIB_PER_GIB,
+            }
+            for kind in driver.ex_list_volume_types()
+        ]
+
+    def to_volume(self, volume: StorageVolume) -> dict:
+        extra = volume.extra
+        return {
+            "id": volume.id,
+            "name": volume.name,
+            "description": extra.get("description", ""),
+            "created": datetime.fromisoformat(extra["created"]),
+            "property": dict(extra.get("property") or {}),
+            "state": VOLUME_STATE.get(extra["status"], "ERROR"),
+            "type": f"mock://{extra['type']}",
+            "capacity": volume.size * KIB_PER_GIB,
+            "bootable": False,
+        }
+
+    def attachment(self, volume: StorageVolume) -> dict | None:
+        found = volume.extra.get("attachment")
+        if not found:
+            return None
+        return {
+            "machine": found["node"],
+            "device": found["device"],
+            "state": ATTACHMENT_STATE.get(found["status"], "ERROR"),
+        }
+
+    def to_volume_image(self, snapshot: VolumeSnapshot) -> dict:
+        extra = snapshot.extra
+        return {
+            "id": snapshot.id,
+            "name": snapshot.name,
+            "description": extra.get("description", ""),
+            "created": snapshot.created,
+            "state": SNAPSHOT_STATE.get(extra["status"], "ERROR"),
+            "imageLocation": extra["volume"],
+            "bootable": False,
+            # Not on the wire: what a volume restored from it needs at least.
+            "capacity": snapshot.size * KIB_PER_GIB,
+            "operations": (DELETE,),
+        }
+
+    def find_volume(self, driver: MockNodeDriver, volume_id: str) -> StorageVolume:
+        return driver.ex_get_volume(volume_id)
+
+    def find_snapshot(self, driver: MockNodeDriver, snapshot_id: str) -> VolumeSnapshot:
+        return driver.ex_get_snapshot(snapshot_id)
+
+    def create_storage_volume(
+        self,
+        driver: MockNodeDriver,
+        spec: VolumeSpec,
+        config: dict,
+        snapshot: VolumeSnapshot | None,
+    ) -> StorageVolume:
+        return driver.create_volume(
+            spec.capacity,
+            spec.name,
+            snapshot=snapshot,
+            ex_volume_type=config["id"],
+            ex_description=spec.description,
+            ex_properties=dict(spec.properties),
+        )
+
+    def set_volume_metadata(
+        self, driver: MockNodeDriver, volume: StorageVolume, values: dict
+    ) -> None:
+        driver.ex_set_volume_metadata(
+            volume,
+            name=values.get("name"),
+            description=values.get("description"),
+            properties=values.get("property"),
+        )
+
+    def create_snapshot(
+        self, driver: MockNodeDriver, volume: StorageVolume, values: dict
+    ) -> VolumeSnapshot:
+        return driver.create_volume_snapshot(
+            volume, values.get("name"), ex_description=values.get("description", "")
+        )

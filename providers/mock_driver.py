@@ -34,13 +34,18 @@ from libcloud.compute.base import Node
 from libcloud.compute.base import NodeDriver
 from libcloud.compute.base import NodeImage
 from libcloud.compute.base import NodeSize
+from libcloud.compute.base import StorageVolume
+from libcloud.compute.base import VolumeSnapshot
 from libcloud.compute.types import NodeState
+from libcloud.compute.types import StorageVolumeState
+from libcloud.compute.types import VolumeSnapshotState
 
 from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
 
 USER, PASSWORD = "mockuser", "mockpassword"
 IMAGE, MACHINE = "image", "machine"
+VOLUME, SNAPSHOT = "volume", "snapshot"
 
 # An image id must be usable as one URL path segment as it is.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
@@ -63,13 +68,22 @@ def utcnow() -> datetime:
 
 
 def settle(record: dict | None, now: datetime) -> dict | None:
-    """Return ``record`` as it stands at ``now``; None once it is gone."""
+    """Return ``record`` as it stands at ``now``; None once it is gone.
+
+    A transition may also ``set`` other values when it is due (a volume's
+    attachment going from attaching to attached).
+    """
     transition = record and record.get("transition")
     if not transition or datetime.fromisoformat(transition["at"]) > now:
         return record
     if transition["next"] is None:
         return None
-    return {**record, "status": transition["next"], "transition": None}
+    return {
+        **record,
+        **transition.get("set", {}),
+        "status": transition["next"],
+        "transition": None,
+    }
 
 
 class MockNodeDriver(NodeDriver):
@@ -114,7 +128,12 @@ class MockNodeDriver(NodeDriver):
         created, data = self._stamp(), fixtures()
         items = [
             (kind, record["id"], {**record, "created": created})
-            for kind, key in ((IMAGE, "images"), (MACHINE, "machines"))
+            for kind, key in (
+                (IMAGE, "images"),
+                (MACHINE, "machines"),
+                (VOLUME, "volumes"),
+                (SNAPSHOT, "snapshots"),
+            )
             for record in data[key]
         ]
         self.store.seed_once(self.namespace, items)
@@ -289,7 +308,12 @@ class MockNodeDriver(NodeDriver):
     def destroy_node(self, node: Node) -> bool:
         if self._record(MACHINE, node.id)["status"] == "SHUTTING_DOWN":
             return True  # already going: asking again does not put it off
-        return self._update(node, self._after_delay("SHUTTING_DOWN", None))
+        self._update(node, self._after_delay("SHUTTING_DOWN", None))
+        # As on EC2, a machine's volumes are detached when it goes.
+        for volume in self._records(VOLUME):
+            if (volume.get("attachment") or {}).get("node") == node.id:
+                self._write(VOLUME, volume["id"], {"attachment": None})
+        return True
 
     def ex_set_metadata(
         self,
@@ -301,6 +325,184 @@ class MockNodeDriver(NodeDriver):
         """Set what is given of a node's name, description and properties."""
         changes = {"name": name, "description": description, "property": properties}
         return self._update(node, {k: v for k, v in changes.items() if v is not None})
+
+    # -- volumes and their snapshots ------------------------------------------
+
+    def _write(self, kind: str, record_id: str, values: dict, *allowed: str) -> dict:
+        """Write ``values`` into a volume or snapshot record, as ``_update``."""
+        for _ in range(_MAX_WRITE_TRIES):
+            stored = self.store.get(self.namespace, kind, record_id)
+            record = settle(stored, self.clock())
+            if record is None:
+                raise NotFound(f"mock cloud: no {kind} {record_id}")
+            if allowed and record["status"] not in allowed:
+                raise Conflict(f"mock cloud: {kind} {record_id} is {record['status']}")
+            if self.store.replace(
+                self.namespace, kind, record_id, record | values, expected=stored
+            ):
+                return record | values
+        raise Conflict(f"mock cloud: {kind} {record_id} keeps changing; try again")
+
+    def ex_list_volume_types(self) -> list[dict]:
+        """Return the mock's volume types (fixtures)."""
+        return [dict(t) for t in fixtures()["volume_types"]]
+
+    def list_volumes(self) -> list[StorageVolume]:
+        return [self._to_volume(r) for r in self._records(VOLUME)]
+
+    def ex_get_volume(self, volume_id: str) -> StorageVolume:
+        return self._to_volume(self._record(VOLUME, volume_id))
+
+    def create_volume(
+        self,
+        size: int,
+        name: str,
+        location: Any = None,
+        snapshot: VolumeSnapshot | None = None,
+        *,
+        ex_volume_type: str = "standard",
+        ex_description: str = "",
+        ex_properties: dict[str, str] | None = None,
+    ) -> StorageVolume:
+        volume_id = f"vol-{uuid.uuid4().hex[:12]}"
+        record = {
+            "id": volume_id,
+            "name": name or volume_id,
+            "description": ex_description,
+            "property": dict(ex_properties or {}),
+            "size": size,
+            "type": ex_volume_type,
+            "snapshot": snapshot.id if snapshot else "",
+            "attachment": None,
+            "created": self._stamp(),
+            **self._after_delay("creating", "available"),
+        }
+        self.store.add(self.namespace, VOLUME, volume_id, record)
+        return self._to_volume(settle(record, self.clock()))
+
+    def destroy_volume(self, volume: StorageVolume) -> bool:
+        record = self._record(VOLUME, volume.id)
+        if record.get("attachment"):
+            raise Conflict(f"mock cloud: volume {volume.id} is attached")
+        if record["status"] == "deleting":
+            return True
+        self._write(VOLUME, volume.id, self._after_delay("deleting", None))
+        return True
+
+    def attach_volume(
+        self, node: Node, volume: StorageVolume, device: str | None = None
+    ) -> bool:
+        machine = self._record(MACHINE, node.id)
+        if machine["status"] not in ("RUNNING", "STOPPED"):
+            raise Conflict(f"mock cloud: machine {node.id} is {machine['status']}")
+        record = self._record(VOLUME, volume.id)
+        if record.get("attachment"):
+            raise Conflict(f"mock cloud: volume {volume.id} is in use")
+        attachment = {"node": node.id, "device": device or "/dev/sdf"}
+        change = self._after_delay(record["status"], record["status"])
+        change["transition"]["set"] = {
+            "attachment": {**attachment, "status": "attached"}
+        }
+        self._write(
+            VOLUME,
+            volume.id,
+            {**change, "attachment": {**attachment, "status": "attaching"}},
+            "available",
+        )
+        return True
+
+    def detach_volume(self, volume: StorageVolume) -> bool:
+        record = self._record(VOLUME, volume.id)
+        attachment = record.get("attachment")
+        if not attachment:
+            raise NotFound(f"mock cloud: volume {volume.id} is not attached")
+        change = self._after_delay(record["status"], record["status"])
+        change["transition"]["set"] = {"attachment": None}
+        self._write(
+            VOLUME,
+            volume.id,
+            {**change, "attachment": {**attachment, "status": "detaching"}},
+        )
+        return True
+
+    def ex_set_volume_metadata(
+        self,
+        volume: StorageVolume,
+        name: str | None = None,
+        description: str | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> bool:
+        changes = {"name": name, "description": description, "property": properties}
+        self._write(
+            VOLUME, volume.id, {k: v for k, v in changes.items() if v is not None}
+        )
+        return True
+
+    def list_snapshots(self) -> list[VolumeSnapshot]:
+        return [self._to_snapshot(r) for r in self._records(SNAPSHOT)]
+
+    def list_volume_snapshots(self, volume: StorageVolume) -> list[VolumeSnapshot]:
+        return [s for s in self.list_snapshots() if s.extra["volume"] == volume.id]
+
+    def ex_get_snapshot(self, snapshot_id: str) -> VolumeSnapshot:
+        return self._to_snapshot(self._record(SNAPSHOT, snapshot_id))
+
+    def create_volume_snapshot(
+        self,
+        volume: StorageVolume,
+        name: str | None = None,
+        *,
+        ex_description: str = "",
+    ) -> VolumeSnapshot:
+        source = self._record(VOLUME, volume.id)
+        snapshot_id = f"snap-{uuid.uuid4().hex[:12]}"
+        record = {
+            "id": snapshot_id,
+            "name": name or snapshot_id,
+            "description": ex_description,
+            "volume": volume.id,
+            "size": source["size"],
+            "created": self._stamp(),
+            **self._after_delay("creating", "available"),
+        }
+        self.store.add(self.namespace, SNAPSHOT, snapshot_id, record)
+        return self._to_snapshot(settle(record, self.clock()))
+
+    def destroy_volume_snapshot(self, snapshot: VolumeSnapshot) -> bool:
+        if not self.store.remove(self.namespace, SNAPSHOT, snapshot.id):
+            raise NotFound(f"mock cloud: no snapshot {snapshot.id}")
+        return True
+
+    def _to_volume(self, record: dict) -> StorageVolume:
+        state = {
+            "creating": StorageVolumeState.CREATING,
+            "available": StorageVolumeState.AVAILABLE,
+            "deleting": StorageVolumeState.DELETING,
+        }.get(record["status"], StorageVolumeState.UNKNOWN)
+        created = record.get("created")
+        return StorageVolume(
+            record["id"],
+            record["name"],
+            record["size"],
+            self,
+            state=state,
+            extra={**record, "created": created},
+        )
+
+    def _to_snapshot(self, record: dict) -> VolumeSnapshot:
+        state = {
+            "creating": VolumeSnapshotState.CREATING,
+            "available": VolumeSnapshotState.AVAILABLE,
+        }.get(record["status"], VolumeSnapshotState.UNKNOWN)
+        return VolumeSnapshot(
+            record["id"],
+            self,
+            size=record["size"],
+            extra=dict(record),
+            created=datetime.fromisoformat(record["created"]),
+            state=state,
+            name=record["name"],
+        )
 
     def _to_node(self, record: dict) -> Node:
         size = self._sizes().get(record["size"])

@@ -54,7 +54,8 @@ class Attr:
         required: a create body must carry it.
         choices: the allowed values of an ``ENUM``.
         json_name: the JSON key when it differs (``property`` -> ``properties``).
-        member: the entry type of a ``MEMBERS`` attribute.
+        member: the entry type of a ``MEMBERS`` attribute; of a ``URI``, the
+            type of the resource it names (a provider answers its local id).
         xml_text: in a ``DESCRIPTORS`` member, the field written as the
             element's text rather than as an XML attribute.
     """
@@ -194,6 +195,8 @@ MACHINE = ResourceType(
         Attr("cpu", Kind.INTEGER, read_only=True),
         Attr("memory", Kind.INTEGER, read_only=True),
         Attr("cpuArch", Kind.TEXT, read_only=True),
+        # The href of the machine's MachineVolume collection, where served.
+        Attr("volumes", Kind.REF, read_only=True),
         OPERATIONS,
     ),
     collection_key="machines",
@@ -279,6 +282,97 @@ CREDENTIAL = ResourceType(
     COMMON + (OPERATIONS,),
     path="credentials",
     entry_point_key="credentials",
+)
+
+# -- volumes --------------------------------------------------------------------
+
+VOLUME_STATES = ("CREATING", "AVAILABLE", "CAPTURING", "DELETING", "ERROR")
+VOLUME_IMAGE_STATES = ("CREATING", "AVAILABLE", "DELETING", "ERROR")
+#: a MachineVolume's own states (DSP8009 gives it none; jobs follow them).
+MACHINE_VOLUME_STATES = ("ATTACHING", "ATTACHED", "DETACHING", "ERROR")
+
+VOLUME_CONFIGURATION = ResourceType(
+    "VolumeConfiguration",
+    COMMON
+    + (
+        Attr("type", Kind.URI),
+        Attr("format", Kind.TEXT),
+        Attr("capacity", Kind.INTEGER),
+        OPERATIONS,
+    ),
+    collection_key="volumeConfigurations",
+    path="volume_configurations",
+    entry_point_key="volumeConfigs",
+)
+
+VOLUME = ResourceType(
+    "Volume",
+    COMMON
+    + (
+        Attr("state", Kind.ENUM, read_only=True, choices=VOLUME_STATES),
+        Attr("type", Kind.URI, read_only=True),
+        Attr("capacity", Kind.INTEGER, read_only=True),
+        Attr("bootable", Kind.BOOLEAN, read_only=True),
+        OPERATIONS,
+    ),
+    collection_key="volumes",
+    path="volumes",
+    entry_point_key="volumes",
+    input_roots=frozenset({"Volume"}),
+)
+
+VOLUME_IMAGE = ResourceType(
+    "VolumeImage",
+    COMMON
+    + (
+        Attr("state", Kind.ENUM, read_only=True, choices=VOLUME_IMAGE_STATES),
+        # The source volume's href: a provider answers its local id, which
+        # the responders link (``member``), as a client names it by href.
+        Attr("imageLocation", Kind.URI, required=True, member=VOLUME),
+        Attr("bootable", Kind.BOOLEAN, read_only=True),
+        OPERATIONS,
+    ),
+    collection_key="volumeImages",
+    path="volume_images",
+    entry_point_key="volumeImages",
+    input_roots=frozenset({"VolumeImage", "VolumeImageCreate", "volumeImageCreate"}),
+)
+
+VOLUME_TEMPLATE = ResourceType(
+    "VolumeTemplate",
+    COMMON
+    + (
+        Attr("volumeConfig", Kind.EXPANDABLE, member=VOLUME_CONFIGURATION),
+        Attr("volumeImage", Kind.EXPANDABLE, member=VOLUME_IMAGE),
+        OPERATIONS,
+    ),
+    collection_key="volumeTemplates",
+    path="volume_templates",
+    entry_point_key="volumeTemplates",
+    input_roots=frozenset(
+        {"VolumeTemplate", "VolumeTemplateCreate", "volumeTemplateCreate"}
+    ),
+)
+
+VOLUME_CREATE = ResourceType(
+    "VolumeCreate",
+    COMMON
+    + (Attr("volumeTemplate", Kind.EXPANDABLE, required=True, member=VOLUME_TEMPLATE),),
+    input_roots=frozenset({"VolumeCreate", "volumeCreate"}),
+)
+
+MACHINE_VOLUME = ResourceType(
+    "MachineVolume",
+    COMMON
+    + (
+        Attr("initialLocation", Kind.TEXT),
+        Attr("volume", Kind.EXPANDABLE, required=True, member=VOLUME),
+        OPERATIONS,
+    ),
+    collection_key="machineVolumes",
+    # NOTE: under a machine: {mount}/machines/{id}/volumes.
+    path="volumes",
+    input_roots=frozenset({"MachineVolume", "MachineVolumeCreate"}),
 )
 
 INITIAL_STATES = ("STARTED", "STOPPED")

@@ -20,19 +20,32 @@ from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_CONFIGURATION
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import MACHINE_TEMPLATE
+from gateway.cimi.schema import MACHINE_VOLUME
 from gateway.cimi.schema import RESOURCE_METADATA
+from gateway.cimi.schema import VOLUME
+from gateway.cimi.schema import VOLUME_CONFIGURATION
+from gateway.cimi.schema import VOLUME_IMAGE
+from gateway.cimi.schema import VOLUME_TEMPLATE
 from gateway.cimi.schema import ResourceType
 from gateway.resources.cloud_entry_point import CloudEntryPoint
+from gateway.resources.configurations import machine_configurations
+from gateway.resources.configurations import volume_configurations
 from gateway.resources.jobs import JobsResource
-from gateway.resources.machine_configurations import MachineConfigurations
 from gateway.resources.machine_images import MachineImages
 from gateway.resources.machine_templates import MachineTemplates
+from gateway.resources.machine_volumes import MachineVolumes
 from gateway.resources.machines import Machines
 from gateway.resources.mount import Mount
 from gateway.resources.resource_metadata import ResourceMetadataResource
+from gateway.resources.volume_images import VolumeImages
+from gateway.resources.volume_templates import VolumeTemplates
+from gateway.resources.volumes import Volumes
 from providers.families import ServesMachineConfigurations
 from providers.families import ServesMachineImages
 from providers.families import ServesMachines
+from providers.families import ServesMachineVolumes
+from providers.families import ServesVolumeImages
+from providers.families import ServesVolumes
 from providers.families import serves
 
 
@@ -59,11 +72,19 @@ COLLECTIONS = (
         MachineTemplates,
     ),
     Collection(
-        MACHINE_CONFIGURATION, (ServesMachineConfigurations,), MachineConfigurations
+        MACHINE_CONFIGURATION, (ServesMachineConfigurations,), machine_configurations
     ),
     Collection(MACHINE_IMAGE, (ServesMachineImages,), MachineImages),
+    Collection(VOLUME, (ServesVolumes,), Volumes),
+    Collection(VOLUME_TEMPLATE, (ServesVolumes,), VolumeTemplates),
+    Collection(VOLUME_CONFIGURATION, (ServesVolumes,), volume_configurations),
+    Collection(VOLUME_IMAGE, (ServesVolumes, ServesVolumeImages), VolumeImages),
     Collection(JOB, (), JobsResource),
 )
+
+
+#: what a mount needs to serve its machines' volumes.
+MACHINE_VOLUMES_NEED = (ServesMachines, ServesVolumes, ServesMachineVolumes)
 
 
 def served(mount: Mount) -> list[Collection]:
@@ -78,8 +99,12 @@ def add_routes(app: falcon.App, mount: Mount) -> None:
     """Serve ``mount``: its entry point, metadata and collections."""
     collections = served(mount)
     types = [c.rtype for c in collections]
+    volumes = MACHINE in types and serves(mount.provider, *MACHINE_VOLUMES_NEED)
     routes: dict[ResourceType, object] = {
-        RESOURCE_METADATA: ResourceMetadataResource(mount, types),
+        # A machine's volumes have metadata but no entry point key.
+        RESOURCE_METADATA: ResourceMetadataResource(
+            mount, types + [MACHINE_VOLUME] * volumes
+        ),
         **{c.rtype: c.responder(mount) for c in collections},
     }
     entry_point = CloudEntryPoint(mount, list(routes))
@@ -91,11 +116,16 @@ def add_routes(app: falcon.App, mount: Mount) -> None:
         app.add_route(f"{mount.path}/{rtype.path}", resource)
         app.add_route(f"{mount.path}/{rtype.path}/{{id}}", resource, suffix="item")
     if MACHINE in routes:
-        app.add_route(
-            f"{mount.path}/{MACHINE.path}/{{id}}/{{action}}",
-            routes[MACHINE],
-            suffix="action",
-        )
+        machine = f"{mount.path}/{MACHINE.path}/{{id}}"
+        app.add_route(f"{machine}/{{action}}", routes[MACHINE], suffix="action")
+        if volumes:
+            attached = MachineVolumes(mount)
+            answer_head_like_get(attached)
+            app.add_route(f"{machine}/{MACHINE_VOLUME.path}", attached)
+            app.add_route(
+                f"{machine}/{MACHINE_VOLUME.path}/{{volume}}", attached, suffix="item"
+            )
+            app.add_route(f"{machine}/volume_attach", attached, suffix="attach")
 
 
 def answer_head_like_get(resource: object) -> None:

@@ -11,6 +11,9 @@ from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_CONFIGURATION
 from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.cimi.schema import VOLUME
+from gateway.cimi.schema import VOLUME_CONFIGURATION
+from gateway.cimi.schema import VOLUME_IMAGE
 from gateway.cimi.schema import Attr
 from gateway.cimi.schema import Document
 from gateway.cimi.schema import ResourceType
@@ -22,6 +25,8 @@ from providers.base import Provider
 from providers.families import ServesMachineConfigurations
 from providers.families import ServesMachineImages
 from providers.families import ServesMachines
+from providers.families import ServesVolumeImages
+from providers.families import ServesVolumes
 
 
 def readers(
@@ -37,6 +42,13 @@ def readers(
         read[MACHINE_CONFIGURATION] = functools.partial(
             provider.get_machine_configuration, creds
         )
+    if isinstance(provider, ServesVolumes):
+        read[VOLUME] = functools.partial(provider.get_volume, creds)
+        read[VOLUME_CONFIGURATION] = functools.partial(
+            provider.get_volume_configuration, creds
+        )
+    if isinstance(provider, ServesVolumeImages):
+        read[VOLUME_IMAGE] = functools.partial(provider.get_volume_image, creds)
     return read
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from datetime import datetime
+from urllib.parse import quote
+from urllib.parse import unquote
 
 import falcon
 
@@ -13,6 +16,9 @@ from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import JOB
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.cimi.schema import MACHINE_VOLUME
+from gateway.cimi.schema import VOLUME
+from gateway.cimi.schema import VOLUME_IMAGE
 from gateway.cimi.schema import ResourceType
 from gateway.cimi.schema import action_uri
 from gateway.jobs import Jobs
@@ -24,9 +30,25 @@ from gateway.resources.mount import Mount
 from providers.base import CAPTURE
 from providers.base import Credentials
 from providers.base import Provider
+from providers.families import ServesMachineVolumes
 
 #: the collections a job's target can be in, by path.
-TARGETS: dict[str, ResourceType] = {t.path: t for t in (MACHINE, MACHINE_IMAGE)}
+TARGETS: dict[str, ResourceType] = {
+    t.path: t for t in (MACHINE, MACHINE_IMAGE, VOLUME, VOLUME_IMAGE)
+}
+
+
+def machine_volumes_path(machine_id: str) -> str:
+    """Return the path of a machine's MachineVolume collection, as jobs keep it."""
+    return f"{MACHINE.path}/{quote(machine_id, safe='')}/{MACHINE_VOLUME.path}"
+
+
+def _machine_of(path: str) -> str | None:
+    """Return the machine whose volumes ``path`` is, if it is such a path."""
+    head, machine, tail = (path.split("/") + ["", ""])[:3]
+    if head == MACHINE.path and tail == MACHINE_VOLUME.path and machine:
+        return unquote(machine)
+    return None
 
 
 def lookup(provider: Provider, creds: Credentials) -> Lookup:
@@ -34,7 +56,10 @@ def lookup(provider: Provider, creds: Credentials) -> Lookup:
     read = readers(provider, creds)
 
     def state(path: str, id: str) -> str | None:
-        reader = read.get(TARGETS[path])
+        reader = read.get(TARGETS[path]) if path in TARGETS else None
+        machine = _machine_of(path)
+        if machine is not None and isinstance(provider, ServesMachineVolumes):
+            reader = functools.partial(provider.get_machine_volume, creds, machine)
         try:
             return reader(id)["state"] if reader is not None else None
         except NotFound:
@@ -43,12 +68,16 @@ def lookup(provider: Provider, creds: Credentials) -> Lookup:
     return state
 
 
+def target_url(links: Links, path: str, id: str) -> str:
+    """Return the URL of a job's target: ``path`` (quoted) and id under the mount."""
+    return f"{links.base_uri}{path}/{quote(id, safe='')}"
+
+
 def job_values(links: Links, job: dict) -> dict:
     """Return a stored job as Job values with hrefs."""
     target = None
     if job["target"]:
-        path, id = job["target"]
-        target = links.item(TARGETS[path], id)
+        target = target_url(links, *job["target"])
     return {
         "id": job["id"],
         "created": datetime.fromisoformat(job["created"]),

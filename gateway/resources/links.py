@@ -18,6 +18,7 @@ from gateway.cimi.schema import JOB
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import Attr
 from gateway.cimi.schema import Document
+from gateway.cimi.schema import Kind
 from gateway.cimi.schema import ResourceType
 from gateway.cimi.schema import action_uri
 from gateway.cimi.schema import collection_of
@@ -45,6 +46,16 @@ _CAPTURE_REL = action_uri(CAPTURE)
 _action_rel = functools.cache(action_uri)  # PERF(gw): a few names, every read
 
 
+@functools.cache
+def _linked(rtype: ResourceType) -> tuple[tuple[str, ResourceType], ...]:
+    """The URI attributes of ``rtype`` a provider answers as local ids."""
+    return tuple(
+        (attr.name, attr.member)
+        for attr in rtype.attrs
+        if attr.kind is Kind.URI and attr.member is not None
+    )
+
+
 class Links:
     """Build absolute hrefs under one mount, from the request's own host.
 
@@ -53,11 +64,17 @@ class Links:
         mount: the provider's URL prefix (``/cimi``).
     """
 
-    def __init__(self, req: falcon.Request, mount: str) -> None:
+    def __init__(
+        self,
+        req: falcon.Request,
+        mount: str,
+        sub_collections: Mapping[ResourceType, tuple[str, ...]] | None = None,
+    ) -> None:
         self.req = req
         # The middleware checked the Host (or fixed the public URL) first.
         origin = getattr(req.context, "origin", None) or req.prefix
         self.base_uri = f"{origin}{mount}/"
+        self.sub_collections = sub_collections or {}
 
     def collection(self, rtype: ResourceType) -> str:
         return f"{self.base_uri}{rtype.path}"
@@ -111,6 +128,11 @@ class Links:
         values["operation"] = [
             self.operation(name, item) for name in answer.get("operations", ())
         ]
+        for name, member in _linked(rtype):
+            if values.get(name):
+                values[name] = self.item(member, values[name])
+        for name in self.sub_collections.get(rtype, ()):
+            values[name] = f"{item}/{name}"
         return values
 
     def document(self, rtype: ResourceType, answer: Mapping[str, Any]) -> Document:
@@ -138,7 +160,12 @@ class Links:
         resolve: Resolver | None = None,
     ) -> Document:
         """Return one resource as a read asked for it: ``$select``, ``$expand``."""
-        values = self.values(rtype, answer)
+        return self.shown_values(rtype, self.values(rtype, answer), resolve)
+
+    def shown_values(
+        self, rtype: ResourceType, values: dict, resolve: Resolver | None = None
+    ) -> Document:
+        """Return linked ``values`` as a read asked for them: ``$select``..."""
         return Document(rtype, self._shown(self.query(rtype), rtype, values, resolve))
 
     def collection_document(
@@ -149,6 +176,8 @@ class Links:
         can_add: bool,
         resolve: Resolver | None = None,
         total: int | None = None,
+        url: str | None = None,
+        link: Callable[[Mapping[str, Any]], dict] | None = None,
     ) -> Document:
         """Return a collection of ``rtype`` resources, linked, as queried.
 
@@ -159,18 +188,23 @@ class Links:
             resolve: fetches what ``$expand`` inlines; None expands nothing.
             total: ``answers`` is the page already (the query neither filters
                 nor orders), of a collection of ``total`` members.
+            url: the collection's URL, when it is not ``rtype``'s own (a
+                machine's volumes).
+            link: turns one answer into linked values; ``values`` by default.
         """
         query = self.query(rtype)
+        if link is None:
+            link = functools.partial(self.values, rtype)
         if total is not None:
-            members, count = [self.values(rtype, a) for a in answers], total
+            members, count = [link(a) for a in answers], total
         elif query.reorders:
             # Filters compare hrefs as clients see them: link first.
-            members, count = query.window([self.values(rtype, a) for a in answers])
+            members, count = query.window([link(a) for a in answers])
         else:
             # PERF(gw): only the page shown is linked.
-            members = [self.values(rtype, a) for a in answers[query.page]]
+            members = [link(a) for a in answers[query.page]]
             count = len(answers)
-        url = self.collection(rtype)
+        url = url or self.collection(rtype)
         return Document(
             collection_of(rtype),
             {

@@ -183,13 +183,16 @@ class Machines:
                     f"{links.base_uri}"
                 )
             try:
-                template = machine_templates.load(
+                template = machine_templates.MACHINE_TEMPLATES.load(
                     self.store, self.mount.namespace(creds), template_id
                 )
             except NotFound as ex:
                 raise BadRequest(f"machineTemplate: {ex.message}") from ex
         # What the body gives by value overrides the referenced template.
-        merged = {**template, **machine_templates.to_stored(links, given)}
+        merged = {
+            **template,
+            **machine_templates.MACHINE_TEMPLATES.to_stored(links, given),
+        }
         return MachineSpec(
             config_id=references.config_id(
                 self.provider, links, creds, merged.get("machineConfig")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 
 import falcon
 
+from gateway.cimi.schema import MACHINE
+from gateway.cimi.schema import ResourceType
 from gateway.jobs import Jobs
 from gateway.listings import Listings
 from gateway.resources.links import Links
 from gateway.store import Store
 from providers.base import Credentials
 from providers.base import Provider
+from providers.families import ServesMachineVolumes
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,15 @@ class Mount:
 
     def links(self, req: falcon.Request) -> Links:
         """Return the URLs of this mount as ``req`` sees them."""
-        return Links(req, self.path)
+        return Links(req, self.path, self.sub_collections)
+
+    @functools.cached_property
+    def sub_collections(self) -> dict[ResourceType, tuple[str, ...]]:
+        """The collections under a resource this mount serves (a machine's
+        volumes), each linked from the resource's attribute of that name."""
+        if isinstance(self.provider, ServesMachineVolumes):
+            return {MACHINE: ("volumes",)}
+        return {}
 
     def namespace(self, creds: Credentials) -> str:
         """Return where ``creds``' records on this provider live in the store."""

@@ -12,9 +12,14 @@ from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import MACHINE_CONFIGURATION
 from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.cimi.schema import VOLUME_CONFIGURATION
+from gateway.cimi.schema import VOLUME_IMAGE
 from gateway.resources.links import Links
+from providers.base import KIB_PER_GIB
 from providers.base import Credentials
 from providers.base import Provider
+from providers.families import ServesVolumeImages
+from providers.families import ServesVolumes
 
 
 def config_id(
@@ -75,3 +80,84 @@ def check_template(
         config_id(provider, links, creds, stored["machineConfig"])
     if "machineImage" in stored:
         image_id(provider, links, creds, stored["machineImage"])
+
+
+# -- volumes ----------------------------------------------------------------------
+
+
+def volume_config(
+    provider: ServesVolumes, links: Links, creds: Credentials, ref: dict | None
+) -> dict:
+    """Return the volume configuration a stored reference-or-value names.
+
+    By value, a ``type`` picks the configuration of that type; without one,
+    the cloud's first (its default) is taken, and the value's ``capacity``
+    overrides the configuration's.
+
+    Raises:
+        BadRequest: naming ``volumeConfig`` when nothing matches.
+    """
+    if ref is not None and "id" in ref:
+        try:
+            return provider.get_volume_configuration(creds, ref["id"])
+        except NotFound as ex:
+            href = links.item(VOLUME_CONFIGURATION, ref["id"])
+            raise BadRequest(f"volumeConfig: no such configuration {href}") from ex
+    value = ref["value"] if ref is not None else {}
+    configs = provider.list_volume_configurations(creds)
+    if "type" in value:
+        configs = [c for c in configs if c.get("type") == value["type"]]
+        if not configs:
+            raise BadRequest(f"volumeConfig: no configuration of type {value['type']}")
+    if not configs:
+        raise BadRequest("volumeConfig: this cloud offers no volume configuration")
+    config = dict(configs[0])
+    if "capacity" in value:
+        config["capacity"] = value["capacity"]
+    return config
+
+
+def volume_image(
+    provider: ServesVolumeImages, links: Links, creds: Credentials, ref: dict | None
+) -> dict | None:
+    """Return the volume image a stored reference names, or None for none.
+
+    Raises:
+        BadRequest: naming ``volumeImage`` when there is no such image.
+    """
+    if ref is None:
+        return None
+    if "id" not in ref:
+        raise BadRequest("volumeImage: give the href of a volume image")
+    try:
+        return provider.get_volume_image(creds, ref["id"])
+    except NotFound as ex:
+        href = links.item(VOLUME_IMAGE, ref["id"])
+        raise BadRequest(f"volumeImage: no such volume image {href}") from ex
+
+
+def check_volume_template(
+    provider: Provider, links: Links, creds: Credentials, stored: dict
+) -> None:
+    """Refuse volume template values naming what the cloud lacks."""
+    if "volumeConfig" in stored:
+        config = volume_config(provider, links, creds, stored["volumeConfig"])  # type: ignore[arg-type]
+        capacity_gib(provider, config["capacity"])  # type: ignore[arg-type]
+    if "volumeImage" in stored:
+        volume_image(provider, links, creds, stored["volumeImage"])  # type: ignore[arg-type]
+
+
+def capacity_gib(provider: ServesVolumes, capacity: object) -> int:
+    """Return a CIMI capacity (KiB) as the whole GiB clouds take, rounded up.
+
+    Raises:
+        BadRequest: for a capacity that is not a positive integer, or more
+            than the cloud makes.
+    """
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity <= 0:
+        raise BadRequest(f"capacity: {capacity!r} KiB; give a positive number of KiB")
+    gib = -(-capacity // KIB_PER_GIB)
+    if gib > provider.max_volume_gib:
+        most = provider.max_volume_gib * KIB_PER_GIB
+        raise BadRequest(f"capacity: {capacity} KiB; at most {most} KiB here")
+    return gib

@@ -21,12 +21,16 @@ from gateway.cimi.schema import JOB
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import RESOURCE_METADATA
+from gateway.cimi.schema import VOLUME
 from gateway.cimi.schema import ResourceType
 from gateway.cimi.schema import action_uri
 from gateway.cimi.schema import capability_uri
 from gateway.resources.mount import Mount
 from providers.base import CAPTURE
+from providers.base import KIB_PER_GIB
 from providers.families import ServesMachines
+from providers.families import ServesVolumeImages
+from providers.families import ServesVolumes
 from providers.families import machine_actions
 
 #: the namespace of the attributes Deltacloud added to its entry point.
@@ -213,10 +217,39 @@ def entry_point_metadata(mount: Mount) -> dict:
     }
 
 
+def volume_metadata(mount: Mount) -> dict:
+    provider = mount.provider
+    assert isinstance(provider, ServesVolumes)
+    return {
+        "capability": [
+            capability(
+                VOLUME,
+                "MaxCapacity",
+                provider.max_volume_gib * KIB_PER_GIB,
+                "the largest capacity (KiB) a VolumeCreate may ask; capacities "
+                "are rounded up to whole GiB",
+            ),
+            capability(
+                VOLUME,
+                "VolumeConfigByValue",
+                True,
+                "a VolumeTemplate may give its volumeConfig by value (capacity, type)",
+            ),
+            capability(
+                VOLUME,
+                "VolumeImageRestore",
+                isinstance(provider, ServesVolumeImages),
+                "a VolumeTemplate's volumeImage is restored into the new volume",
+            ),
+        ]
+    }
+
+
 #: what a type's entry adds to the query parameters its collection takes.
 _SPECIFIC = {
     MACHINE: machine_metadata,
     MACHINE_IMAGE: image_metadata,
+    VOLUME: volume_metadata,
     JOB: job_metadata,
 }
 

@@ -10,8 +10,13 @@ import requests
 
 from gateway.auth import hash_password
 from tests.e2e.gunicorn import Gateway
+from tests.e2e.scenario import Cloud
+from tests.support.moto import FIXTURE_AMI
 from tests.support.moto import KEY
 from tests.support.moto import SECRET
+from tests.support.openstack import gateway_table
+from tests.support.openstack import image_id
+from tests.support.openstack import libcloud_driver
 
 MOCK_AUTH = ("mockuser", "mockpassword")
 JSON = {"Accept": "application/json"}
@@ -103,4 +108,58 @@ def ec2_client() -> Iterator[requests.Session]:
     with requests.Session() as session:
         session.auth = (KEY, SECRET)
         session.headers.update(JSON)
+        yield session
+
+
+# -- the scenario suite's clouds ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def scenario_ec2_gateway(moto_endpoint, tmp_path_factory) -> Iterator[Gateway]:
+    gateway = Gateway(ec2_config(tmp_path_factory.mktemp("ec2s"), moto_endpoint))
+    yield gateway.start()
+    gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def scenario_openstack_gateway(openstack, tmp_path_factory) -> Iterator[Gateway]:
+    folder = tmp_path_factory.mktemp("openstack")
+    config = folder / "openstack.toml"
+    store = folder / "store.sqlite3"
+    config.write_text(f'[store]\npath = "{store}"\n{gateway_table(openstack)}')
+    # The key pair the scenarios name (moto takes any name; Nova wants one).
+    driver = libcloud_driver(openstack)
+    if "test-key" not in {pair.name for pair in driver.list_key_pairs()}:
+        driver.create_key_pair("test-key")
+    gateway = Gateway(config)
+    yield gateway.start()
+    gateway.stop()
+
+
+@pytest.fixture(params=["mock", "ec2", "openstack"])
+def cloud(request, mock_gateway) -> Cloud:
+    """Each scenario on every cloud: the measure of a provider."""
+    if request.param == "mock":
+        return Cloud("mock", mock_gateway, MOCK_AUTH, "m1-small", "img2")
+    if request.param == "openstack":
+        stack = request.getfixturevalue("openstack")
+        return Cloud(
+            "openstack",
+            request.getfixturevalue("scenario_openstack_gateway"),
+            (stack.username, stack.password),
+            "1",  # m1.tiny
+            image_id(stack),
+        )
+    return Cloud(
+        "ec2",
+        request.getfixturevalue("scenario_ec2_gateway"),
+        (KEY, SECRET),
+        "t3.micro",
+        FIXTURE_AMI,
+    )
+
+
+@pytest.fixture
+def api(cloud) -> Iterator[requests.Session]:
+    with cloud.client() as session:
         yield session

@@ -160,7 +160,7 @@ CASES = [
         404,
         "nope",
     ),
-    ("unknown-path", "GET", "/cimi/volumes", {}, None, 404, "/cimi/volumes"),
+    ("unknown-path", "GET", "/cimi/systems", {}, None, 404, "/cimi/systems"),
     ("control-char-id", "GET", "/cimi/machine_images/a%00%01b", {}, None, 404, "a"),
     (
         "post-machine",

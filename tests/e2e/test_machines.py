@@ -1,158 +1,29 @@
 """The whole life of a machine over HTTP: the mock cloud, EC2 (moto), OpenStack.
 
 A client discovers everything from the entry point and follows only the hrefs
-the server hands out, as Deltacloud's CIMI plugfest scenarios did.
+the server hands out (``tests/e2e/scenario.py``), on every cloud (``cloud``).
 """
 
 from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 import requests
 from lxml import etree
 
 from tests.e2e.conftest import JSON
-from tests.e2e.conftest import MOCK_AUTH
 from tests.e2e.gunicorn import Gateway
-from tests.e2e.test_ec2 import ec2_config
-from tests.support.moto import FIXTURE_AMI
-from tests.support.moto import KEY
-from tests.support.moto import SECRET
-from tests.support.openstack import gateway_table
-from tests.support.openstack import image_id
-from tests.support.openstack import libcloud_driver
-
-NS = "http://schemas.dmtf.org/cimi/1"
-ACTION = f"{NS}/action/"
-
-
-@dataclass
-class Cloud:
-    """A gateway in front of one cloud, and what a test needs to know of it."""
-
-    name: str
-    gateway: Gateway
-    auth: tuple[str, str]
-    config: str
-    image: str
-
-    def client(self) -> requests.Session:
-        session = requests.Session()
-        session.auth = self.auth
-        session.headers["Accept"] = "application/json"
-        return session
-
-
-@pytest.fixture(scope="module")
-def ec2_gateway(moto_endpoint, tmp_path_factory) -> Iterator[Gateway]:
-    gateway = Gateway(ec2_config(tmp_path_factory.mktemp("ec2m"), moto_endpoint))
-    yield gateway.start()
-    gateway.stop()
-
-
-@pytest.fixture(scope="module")
-def openstack_gateway(openstack, tmp_path_factory) -> Iterator[Gateway]:
-    folder = tmp_path_factory.mktemp("openstack")
-    config = folder / "openstack.toml"
-    store = folder / "store.sqlite3"
-    config.write_text(f'[store]\npath = "{store}"\n{gateway_table(openstack)}')
-    # The key pair the scenarios name (moto takes any name; Nova wants one).
-    driver = libcloud_driver(openstack)
-    if "test-key" not in {pair.name for pair in driver.list_key_pairs()}:
-        driver.create_key_pair("test-key")
-    gateway = Gateway(config)
-    yield gateway.start()
-    gateway.stop()
-
-
-@pytest.fixture(params=["mock", "ec2", "openstack"])
-def cloud(request, mock_gateway) -> Cloud:
-    if request.param == "mock":
-        return Cloud("mock", mock_gateway, MOCK_AUTH, "m1-small", "img2")
-    if request.param == "openstack":
-        stack = request.getfixturevalue("openstack")
-        return Cloud(
-            "openstack",
-            request.getfixturevalue("openstack_gateway"),
-            (stack.username, stack.password),
-            "1",  # m1.tiny
-            image_id(stack),
-        )
-    return Cloud(
-        "ec2",
-        request.getfixturevalue("ec2_gateway"),
-        (KEY, SECRET),
-        "t3.micro",
-        FIXTURE_AMI,
-    )
-
-
-@pytest.fixture
-def api(cloud) -> Iterator[requests.Session]:
-    with cloud.client() as session:
-        yield session
-
-
-def entry_point(cloud: Cloud, api: requests.Session) -> dict:
-    response = api.get(f"{cloud.gateway.url}/cimi/cloudEntryPoint")
-    assert response.status_code == 200
-    return response.json()
-
-
-def href_of(collection: dict, id: str) -> str:
-    return f"{collection['href']}/{id}"
-
-
-def operation(resource: dict, rel: str) -> str:
-    for op in resource.get("operations", []):
-        if op["rel"] in (rel, ACTION + rel):
-            return op["href"]
-    raise AssertionError(f"no {rel} operation in {resource.get('operations')}")
-
-
-def rels(resource: dict) -> set[str]:
-    return {op["rel"].removeprefix(ACTION) for op in resource.get("operations", [])}
-
-
-def wait_for_job(api: requests.Session, job_url: str, timeout: float = 10) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = api.get(job_url).json()
-        if job["status"] != "RUNNING" or time.monotonic() > deadline:
-            return job
-        time.sleep(0.1)
-
-
-def act(api: requests.Session, machine: dict, name: str, **extra) -> requests.Response:
-    return api.post(
-        operation(machine, name),
-        json={"resourceURI": f"{NS}/Action", "action": ACTION + name, **extra},
-    )
-
-
-def create_machine(cloud: Cloud, api: requests.Session, cep: dict, **template) -> dict:
-    body = {
-        "resourceURI": f"{NS}/MachineCreate",
-        "name": "lifecycle",
-        "description": "made by a test",
-        "properties": {"team": "gw"},
-        "machineTemplate": {
-            "machineConfig": {"href": href_of(cep["machineConfigs"], cloud.config)},
-            "machineImage": {"href": href_of(cep["machineImages"], cloud.image)},
-            **template,
-        },
-    }
-    created = api.post(cep["machines"]["href"], json=body)
-    assert created.status_code == 201, created.text
-    assert created.headers["Location"] == created.json()["id"]
-    job = wait_for_job(api, created.headers["CIMI-Job-URI"])
-    assert job["status"] == "SUCCESS", job
-    assert job["targetResource"]["href"] == created.json()["id"]
-    return api.get(created.headers["Location"]).json()
+from tests.e2e.scenario import ACTION
+from tests.e2e.scenario import NS
+from tests.e2e.scenario import act
+from tests.e2e.scenario import create_machine
+from tests.e2e.scenario import entry_point
+from tests.e2e.scenario import href_of
+from tests.e2e.scenario import operation
+from tests.e2e.scenario import rels
+from tests.e2e.scenario import wait_for_job
 
 
 def test_entry_point_links_every_collection(cloud, api):

@@ -185,6 +185,10 @@ def test_entry_point_links_what_is_served(mock_gateway, client):
         "machineTemplates",
         "machineConfigs",
         "machineImages",
+        "volumes",
+        "volumeTemplates",
+        "volumeConfigs",
+        "volumeImages",
         "jobs",
     }
     for href in links.values():

@@ -226,13 +226,18 @@ def test_resource_metadata_describes_what_the_mock_serves(mock_client):
     body = mock_client.simulate_get("/cimi/resource_metadata", headers=JSON).json
     members = body["resourceMetadata"]
 
-    assert body["count"] == len(members) == 6
+    assert body["count"] == len(members) == 11
     assert [m["name"] for m in members] == [
         "Machine",
         "MachineTemplate",
         "MachineConfiguration",
         "MachineImage",
+        "Volume",
+        "VolumeTemplate",
+        "VolumeConfiguration",
+        "VolumeImage",
         "Job",
+        "MachineVolume",
         "CloudEntryPoint",
     ]
     for member in members:
@@ -264,15 +269,16 @@ def test_resource_metadata_describes_what_the_mock_serves(mock_client):
     assert capabilities(members[1])["ExpandParameterQuery"] == (
         "machineConfig,machineImage,credential"
     )
-    assert capabilities(members[4])["JobRetention"] == "86400"
-    assert [a["name"] for a in members[5]["attributes"]] == ["driver", "provider"]
+    by_name = {member["name"]: member for member in members}
+    assert capabilities(by_name["Job"])["JobRetention"] == "86400"
+    assert [a["name"] for a in members[-1]["attributes"]] == ["driver", "provider"]
 
 
 def test_resource_metadata_members_are_readable_by_id(mock_client):
     machine = mock_client.simulate_get(
         "/cimi/resource_metadata/machine", headers=JSON
     ).json
-    missing = mock_client.simulate_get("/cimi/resource_metadata/volume", headers=JSON)
+    missing = mock_client.simulate_get("/cimi/resource_metadata/system", headers=JSON)
 
     assert machine["id"] == f"{HOST}/cimi/resource_metadata/machine"
     assert machine["resourceURI"] == "http://schemas.dmtf.org/cimi/1/ResourceMetadata"
@@ -304,6 +310,7 @@ def test_resource_metadata_can_be_queried(mock_client):
         headers=JSON,
     ).json
     assert [m["name"] for m in body["resourceMetadata"]] == [
+        "MachineVolume",
         "MachineTemplate",
         "MachineImage",
         "MachineConfiguration",

@@ -26,6 +26,17 @@ PATHS = [
     "/cimi/machines",
     "/cimi/machines/inst0",
     "/cimi/machines/inst3",
+    "/cimi/volumes",
+    "/cimi/volumes/vol3",
+    "/cimi/volume_configurations",
+    "/cimi/volume_configurations/ssd",
+    "/cimi/volume_images",
+    "/cimi/volume_images/snap1",
+    "/cimi/volume_templates",
+    "/cimi/machines/inst1/volumes",
+    "/cimi/machines/inst1/volumes/vol3",
+    "/cimi/resource_metadata/volume",
+    "/cimi/resource_metadata/machine_volume",
 ]
 
 
@@ -102,3 +113,50 @@ def test_template_machine_and_job_documents_validate(mock_client, schema):
         assert response.status_code in (200, 201), response.text
         root = without_resource_uri(response.content)
         assert schema.validate(root), schema.error_log
+
+
+def test_volume_documents_validate(mock_client, schema):
+    base = "http://falconframework.org/cimi"
+    json_in = {**AUTH, "Content-Type": "application/json", "Accept": "application/xml"}
+    template = mock_client.simulate_post(
+        "/cimi/volume_templates",
+        headers=json_in,
+        json={
+            "name": "t",
+            "volumeConfig": {"href": f"{base}/volume_configurations/ssd"},
+            "volumeImage": {"href": f"{base}/volume_images/snap1"},
+        },
+    )
+    volume = mock_client.simulate_post(
+        "/cimi/volumes",
+        headers=json_in,
+        json={"name": "v", "volumeTemplate": {"href": template.headers["Location"]}},
+    )
+    attached = mock_client.simulate_post(
+        "/cimi/machines/inst2/volumes",
+        headers=json_in,
+        json={
+            "initialLocation": "/dev/sdh",
+            "volume": {"href": f"{base}/volumes/vol2"},  # the new one is CREATING
+        },
+    )
+    snapshot = mock_client.simulate_post(
+        "/cimi/volume_images",
+        headers=json_in,
+        json={"name": "s", "imageLocation": f"{base}/volumes/vol1"},
+    )
+    expanded = [
+        mock_client.simulate_get(
+            path, query_string=query, headers={**AUTH, "Accept": "application/xml"}
+        )
+        for path, query in (
+            ("/cimi/volume_templates", "$expand=*"),
+            ("/cimi/machines/inst2/volumes", "$expand=volume"),
+            ("/cimi/volume_images", "$filter=name='s'&$select=name,state"),
+        )
+    ]
+    assert b"<capacity>" in expanded[0].content
+    for response in (template, volume, attached, snapshot, *expanded):
+        assert response.status_code in (200, 201), response.text
+        root = without_resource_uri(response.content)
+        assert schema.validate(root), (response.text, schema.error_log)

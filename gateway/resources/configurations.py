@@ -1,0 +1,63 @@
+"""Configurations: what a cloud offers to make things of, read-only.
+
+Machine configurations (sizes) and volume configurations (volume types) are
+one responder: a listing and a read, served from a per-worker cache for a
+minute (``cache_seconds``), as they change with the cloud's offer, rarely.
+"""
+
+from __future__ import annotations
+
+import falcon
+
+from gateway.cimi.schema import MACHINE_CONFIGURATION
+from gateway.cimi.schema import VOLUME_CONFIGURATION
+from gateway.cimi.schema import ResourceType
+from gateway.resources.mount import Mount
+
+
+class Configurations:
+    """The configurations of one kind of one provider.
+
+    Args:
+        mount: the provider mounted here.
+        rtype: their type.
+        lister: the provider's method name listing them.
+        getter: the provider's method name reading one.
+    """
+
+    #: a cloud's offer changes rarely, and EC2's ~800 sizes are slow to render.
+    cache_seconds = 60
+
+    def __init__(self, mount: Mount, rtype: ResourceType, lister: str, getter: str):
+        self.mount = mount
+        self.rtype = rtype
+        self.provider = mount.provider
+        self.lister, self.getter = lister, getter
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        configs = getattr(self.provider, self.lister)(req.context.credentials)
+        resp.media = self.mount.links(req).collection_document(
+            self.rtype, configs, can_add=False
+        )
+
+    def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
+        config = getattr(self.provider, self.getter)(req.context.credentials, id)
+        resp.media = self.mount.links(req).shown(self.rtype, config)
+
+
+def machine_configurations(mount: Mount) -> Configurations:
+    return Configurations(
+        mount,
+        MACHINE_CONFIGURATION,
+        "list_machine_configurations",
+        "get_machine_configuration",
+    )
+
+
+def volume_configurations(mount: Mount) -> Configurations:
+    return Configurations(
+        mount,
+        VOLUME_CONFIGURATION,
+        "list_volume_configurations",
+        "get_volume_configuration",
+    )
