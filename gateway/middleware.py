@@ -108,7 +108,9 @@ class CimiMiddleware:
             resp.content_type = None
         elif resp.status_code in (200, 201) and body:
             resp.etag = tag = entity_tag(body)
-            resp.cache_control = ("max-age=0", "private", "must-revalidate")
+            # A responder that says no-store (a private key's one answer) keeps it.
+            if resp.get_header("Cache-Control") != "no-store":
+                resp.cache_control = ("max-age=0", "private", "must-revalidate")
             # The same URL answers XML or JSON: a cache must key on Accept.
             resp.vary = ("Accept",)
             if req.method in ("GET", "HEAD") and not_modified(req, tag):

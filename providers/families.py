@@ -237,6 +237,44 @@ class ServesMachineVolumes(abc.ABC):
         """Start detaching a volume; raise ``NotFound`` when it is not attached."""
 
 
+class ServesCredentials(abc.ABC):
+    """Credential: the cloud's SSH key pairs, by name.
+
+    Answers carry ``id`` and ``name`` (the key pair's name), ``key`` (the
+    public key line, where the cloud tells it) and ``fingerprint``. A
+    private key is returned by ``generate_credential`` only, once: it is
+    never kept or logged.
+    """
+
+    @abc.abstractmethod
+    def list_credentials(self, creds: Credentials) -> list[dict]:
+        """Return this tenant's key pairs."""
+
+    @abc.abstractmethod
+    def get_credential(self, creds: Credentials, name: str) -> dict:
+        """Return one key pair; raise ``NotFound`` when there is none."""
+
+    @abc.abstractmethod
+    def import_credential(self, creds: Credentials, name: str, public_key: str) -> dict:
+        """Import an OpenSSH public key line (checked) as key pair ``name``.
+
+        Raises:
+            Conflict: a key pair of that name exists.
+        """
+
+    @abc.abstractmethod
+    def generate_credential(self, creds: Credentials, name: str) -> tuple[dict, str]:
+        """Ask the cloud for a new key pair; return it and its private key.
+
+        Raises:
+            Conflict: a key pair of that name exists.
+        """
+
+    @abc.abstractmethod
+    def delete_credential(self, creds: Credentials, name: str) -> None:
+        """Delete a key pair; raise ``NotFound`` when there is none."""
+
+
 #: every family a provider can serve.
 FAMILIES: tuple[type, ...] = (
     ServesMachineImages,
@@ -245,6 +283,7 @@ FAMILIES: tuple[type, ...] = (
     ServesVolumes,
     ServesVolumeImages,
     ServesMachineVolumes,
+    ServesCredentials,
 )
 
 

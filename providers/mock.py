@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from libcloud.compute.base import KeyPair
 from libcloud.compute.base import Node
 from libcloud.compute.base import NodeDriver
 from libcloud.compute.base import NodeImage
@@ -26,6 +27,7 @@ from providers.base import Setting
 from providers.base import VolumeSpec
 from providers.base import machine_operations
 from providers.families import machine_actions
+from providers.libcloud_credentials import LibcloudCredentials
 from providers.libcloud_provider import LibcloudProvider
 from providers.libcloud_volumes import LibcloudVolumes
 from providers.mock_driver import PASSWORD
@@ -59,7 +61,7 @@ ATTACHMENT_STATE = {
 INITIAL_STATUS = {"STARTED": "RUNNING", "STOPPED": "STOPPED"}
 
 
-class MockProvider(LibcloudVolumes, LibcloudProvider):
+class MockProvider(LibcloudVolumes, LibcloudCredentials, LibcloudProvider):
     """The ``mock`` driver of the config: Deltacloud's mock cloud, persisted."""
 
     kind = "mock"
@@ -273,3 +275,12 @@ class MockProvider(LibcloudVolumes, LibcloudProvider):
         return driver.create_volume_snapshot(
             volume, values.get("name"), ex_description=values.get("description", "")
         )
+
+    def find_key_pair(self, driver: MockNodeDriver, name: str) -> KeyPair:
+        return driver.get_key_pair(name)
+
+    def to_credential(self, pair: KeyPair) -> dict:
+        return {
+            **super().to_credential(pair),
+            "created": datetime.fromisoformat(pair.extra["created"]),
+        }

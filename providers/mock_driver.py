@@ -28,8 +28,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from libcloud.common.types import InvalidCredsError
 from libcloud.common.types import LibcloudError
+from libcloud.compute.base import KeyPair
 from libcloud.compute.base import Node
 from libcloud.compute.base import NodeDriver
 from libcloud.compute.base import NodeImage
@@ -42,10 +45,12 @@ from libcloud.compute.types import VolumeSnapshotState
 
 from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
+from providers.keys import fingerprint
 
 USER, PASSWORD = "mockuser", "mockpassword"
 IMAGE, MACHINE = "image", "machine"
 VOLUME, SNAPSHOT = "volume", "snapshot"
+KEY = "key"
 
 # An image id must be usable as one URL path segment as it is.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
@@ -135,6 +140,9 @@ class MockNodeDriver(NodeDriver):
                 (SNAPSHOT, "snapshots"),
             )
             for record in data[key]
+        ]
+        items += [
+            (KEY, pair["name"], {**pair, "created": created}) for pair in data["keys"]
         ]
         self.store.seed_once(self.namespace, items)
 
@@ -502,6 +510,51 @@ class MockNodeDriver(NodeDriver):
             created=datetime.fromisoformat(record["created"]),
             state=state,
             name=record["name"],
+        )
+
+    # -- key pairs: public keys only are kept ------------------------------
+
+    def list_key_pairs(self) -> list[KeyPair]:
+        return [self._to_key_pair(r) for r in self.store.list(self.namespace, KEY)]
+
+    def get_key_pair(self, name: str) -> KeyPair:
+        record = self.store.get(self.namespace, KEY, name)
+        if record is None:
+            raise NotFound(f"mock cloud: no key pair {name}")
+        return self._to_key_pair(record)
+
+    def import_key_pair_from_string(self, name: str, key_material: str) -> KeyPair:
+        record = {"name": name, "public_key": key_material, "created": self._stamp()}
+        if not self.store.add(self.namespace, KEY, name, record):
+            raise Conflict(f"mock cloud: a key pair named {name} exists already")
+        return self._to_key_pair(record)
+
+    def create_key_pair(self, name: str) -> KeyPair:
+        """Make an Ed25519 key pair; only its public half is kept."""
+        private = ed25519.Ed25519PrivateKey.generate()
+        public = private.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
+        pair = self.import_key_pair_from_string(name, public.decode("ascii"))
+        pair.private_key = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        ).decode("ascii")
+        return pair
+
+    def delete_key_pair(self, key_pair: KeyPair) -> bool:
+        if not self.store.remove(self.namespace, KEY, key_pair.name):
+            raise NotFound(f"mock cloud: no key pair {key_pair.name}")
+        return True
+
+    def _to_key_pair(self, record: dict) -> KeyPair:
+        return KeyPair(
+            record["name"],
+            record["public_key"],
+            fingerprint(record["public_key"]),
+            self,
+            extra={"created": record["created"]},
         )
 
     def _to_node(self, record: dict) -> Node:

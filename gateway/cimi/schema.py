@@ -276,12 +276,45 @@ def collection_of(member: ResourceType) -> ResourceType:
     )
 
 
-#: credentials are not served yet; a template names a key pair by its href.
+# -- credentials: SSH key pairs ------------------------------------------------
+
+#: DSP8009's Credential: ``key`` is hexBinary; here the hex of the OpenSSH
+#: public key line (``ssh-ed25519 AAAA...``). A create may give the line as it
+#: is. NOTE: DSP8009 puts these extensions after the operations.
+_CREDENTIAL_ATTRS = (
+    OPERATIONS,
+    Attr("userName", Kind.TEXT),
+    Attr("password", Kind.TEXT),
+    Attr("key", Kind.TEXT),
+)
+
 CREDENTIAL = ResourceType(
     "Credential",
-    COMMON + (OPERATIONS,),
+    COMMON + _CREDENTIAL_ATTRS,
+    collection_key="credentials",
     path="credentials",
     entry_point_key="credentials",
+)
+
+CREDENTIAL_TEMPLATE = ResourceType(
+    "CredentialTemplate",
+    COMMON + _CREDENTIAL_ATTRS,
+    collection_key="credentialTemplates",
+    path="credential_templates",
+    entry_point_key="credentialTemplates",
+    input_roots=frozenset(
+        {"CredentialTemplate", "CredentialTemplateCreate", "credentialTemplateCreate"}
+    ),
+)
+
+CREDENTIAL_CREATE = ResourceType(
+    "CredentialCreate",
+    COMMON
+    + (
+        # NOTE(gw): DSP8009 requires it; without one, the cloud generates a key.
+        Attr("credentialTemplate", Kind.EXPANDABLE, member=CREDENTIAL_TEMPLATE),
+    ),
+    input_roots=frozenset({"CredentialCreate", "credentialCreate"}),
 )
 
 # -- volumes --------------------------------------------------------------------

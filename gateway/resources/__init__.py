@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import falcon
 
 from gateway.cimi.schema import CLOUD_ENTRY_POINT
+from gateway.cimi.schema import CREDENTIAL
+from gateway.cimi.schema import CREDENTIAL_TEMPLATE
 from gateway.cimi.schema import ENTRY_POINT_COLLECTIONS
 from gateway.cimi.schema import JOB
 from gateway.cimi.schema import MACHINE
@@ -30,6 +32,8 @@ from gateway.cimi.schema import ResourceType
 from gateway.resources.cloud_entry_point import CloudEntryPoint
 from gateway.resources.configurations import machine_configurations
 from gateway.resources.configurations import volume_configurations
+from gateway.resources.credentials import Credentials
+from gateway.resources.credentials import CredentialTemplates
 from gateway.resources.jobs import JobsResource
 from gateway.resources.machine_images import MachineImages
 from gateway.resources.machine_templates import MachineTemplates
@@ -40,6 +44,7 @@ from gateway.resources.resource_metadata import ResourceMetadataResource
 from gateway.resources.volume_images import VolumeImages
 from gateway.resources.volume_templates import VolumeTemplates
 from gateway.resources.volumes import Volumes
+from providers.families import ServesCredentials
 from providers.families import ServesMachineConfigurations
 from providers.families import ServesMachineImages
 from providers.families import ServesMachines
@@ -75,6 +80,8 @@ COLLECTIONS = (
         MACHINE_CONFIGURATION, (ServesMachineConfigurations,), machine_configurations
     ),
     Collection(MACHINE_IMAGE, (ServesMachineImages,), MachineImages),
+    Collection(CREDENTIAL, (ServesCredentials,), Credentials),
+    Collection(CREDENTIAL_TEMPLATE, (ServesCredentials,), CredentialTemplates),
     Collection(VOLUME, (ServesVolumes,), Volumes),
     Collection(VOLUME_TEMPLATE, (ServesVolumes,), VolumeTemplates),
     Collection(VOLUME_CONFIGURATION, (ServesVolumes,), volume_configurations),

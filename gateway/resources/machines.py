@@ -203,15 +203,9 @@ class Machines:
             name=values.get("name", merged.get("name", "")),
             description=values.get("description", merged.get("description", "")),
             properties=values.get("property", merged.get("property", {})),
-            key_name=self._key_name(merged.get("credential")),
+            key_name=references.key_name(
+                self.provider, links, creds, merged.get("credential")
+            ),
             user_data=merged.get("userData", ""),
             initial_state=merged.get("initialState", "STARTED"),
         )
-
-    @staticmethod
-    def _key_name(ref: dict | None) -> str:
-        if ref is None:
-            return ""
-        if "id" not in ref:
-            raise BadRequest("credential: give the href of a credential")
-        return ref["id"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import NotFound
+from gateway.cimi.schema import CREDENTIAL
 from gateway.cimi.schema import MACHINE_CONFIGURATION
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import VOLUME_CONFIGURATION
@@ -18,6 +19,7 @@ from gateway.resources.links import Links
 from providers.base import KIB_PER_GIB
 from providers.base import Credentials
 from providers.base import Provider
+from providers.families import ServesCredentials
 from providers.families import ServesVolumeImages
 from providers.families import ServesVolumes
 
@@ -68,6 +70,29 @@ def image_id(
         raise BadRequest(f"machineImage: no such image {href}") from ex
 
 
+def key_name(
+    provider: Provider, links: Links, creds: Credentials, ref: dict | None
+) -> str:
+    """Return the cloud's key pair name a stored ``credential`` reference names.
+
+    Where the provider serves credentials, the key pair must exist.
+
+    Raises:
+        BadRequest: naming ``credential`` when there is no such credential.
+    """
+    if ref is None:
+        return ""
+    if "id" not in ref:
+        raise BadRequest("credential: give the href of a credential")
+    if isinstance(provider, ServesCredentials):
+        try:
+            return provider.get_credential(creds, ref["id"])["id"]
+        except NotFound as ex:
+            href = links.item(CREDENTIAL, ref["id"])
+            raise BadRequest(f"credential: no such credential {href}") from ex
+    return ref["id"]
+
+
 def check_template(
     provider: Provider, links: Links, creds: Credentials, stored: dict
 ) -> None:
@@ -80,6 +105,8 @@ def check_template(
         config_id(provider, links, creds, stored["machineConfig"])
     if "machineImage" in stored:
         image_id(provider, links, creds, stored["machineImage"])
+    if "credential" in stored:
+        key_name(provider, links, creds, stored["credential"])
 
 
 # -- volumes ----------------------------------------------------------------------

@@ -185,6 +185,8 @@ def test_entry_point_links_what_is_served(mock_gateway, client):
         "machineTemplates",
         "machineConfigs",
         "machineImages",
+        "credentials",
+        "credentialTemplates",
         "volumes",
         "volumeTemplates",
         "volumeConfigs",

@@ -226,12 +226,14 @@ def test_resource_metadata_describes_what_the_mock_serves(mock_client):
     body = mock_client.simulate_get("/cimi/resource_metadata", headers=JSON).json
     members = body["resourceMetadata"]
 
-    assert body["count"] == len(members) == 11
+    assert body["count"] == len(members) == 13
     assert [m["name"] for m in members] == [
         "Machine",
         "MachineTemplate",
         "MachineConfiguration",
         "MachineImage",
+        "Credential",
+        "CredentialTemplate",
         "Volume",
         "VolumeTemplate",
         "VolumeConfiguration",

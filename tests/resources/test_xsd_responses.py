@@ -37,6 +37,9 @@ PATHS = [
     "/cimi/machines/inst1/volumes/vol3",
     "/cimi/resource_metadata/volume",
     "/cimi/resource_metadata/machine_volume",
+    "/cimi/credentials",
+    "/cimi/credentials/test-key",
+    "/cimi/credential_templates",
 ]
 
 
@@ -81,7 +84,9 @@ def test_template_machine_and_job_documents_validate(mock_client, schema):
             "machineImage": {
                 "href": "http://falconframework.org/cimi/machine_images/img1"
             },
-            "credential": {"href": "http://falconframework.org/cimi/credentials/k"},
+            "credential": {
+                "href": "http://falconframework.org/cimi/credentials/test-key"
+            },
             "userData": "aGVsbG8=",
         },
     )
@@ -158,5 +163,24 @@ def test_volume_documents_validate(mock_client, schema):
     assert b"<capacity>" in expanded[0].content
     for response in (template, volume, attached, snapshot, *expanded):
         assert response.status_code in (200, 201), response.text
+        root = without_resource_uri(response.content)
+        assert schema.validate(root), (response.text, schema.error_log)
+
+
+def test_credential_documents_validate(mock_client, schema):
+    json_in = {**AUTH, "Content-Type": "application/json", "Accept": "application/xml"}
+    template = mock_client.simulate_post(
+        "/cimi/credential_templates", headers=json_in, json={"name": "t"}
+    )
+    generated = mock_client.simulate_post(
+        "/cimi/credentials",
+        headers=json_in,
+        json={
+            "name": "made",
+            "credentialTemplate": {"href": template.headers["Location"]},
+        },
+    )
+    for response in (template, generated):
+        assert response.status_code == 201, response.text
         root = without_resource_uri(response.content)
         assert schema.validate(root), (response.text, schema.error_log)
