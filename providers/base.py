@@ -33,6 +33,8 @@ STOP = "stop"
 RESTART = "restart"
 PAUSE = "pause"
 SUSPEND = "suspend"
+#: an Address's action: take it off its machine.
+DISASSOCIATE = "disassociate"
 #: the actions a Machine takes by POST of an Action body.
 MACHINE_ACTIONS = (START, STOP, RESTART, PAUSE, SUSPEND, CAPTURE)
 

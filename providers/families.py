@@ -275,6 +275,57 @@ class ServesCredentials(abc.ABC):
         """Delete a key pair; raise ``NotFound`` when there is none."""
 
 
+class ServesNetworks(abc.ABC):
+    """Network: the cloud's networks, read-only."""
+
+    @abc.abstractmethod
+    def list_networks(self, creds: Credentials) -> list[dict]:
+        """Return the networks this tenant sees."""
+
+    @abc.abstractmethod
+    def get_network(self, creds: Credentials, network_id: str) -> dict:
+        """Return one network; raise ``NotFound`` when there is none."""
+
+
+class ServesAddresses(abc.ABC):
+    """Address: public IP addresses held apart from machines (elastic, floating).
+
+    Answers carry ``resource``: the local id of the machine the address is
+    associated with, if any.
+    """
+
+    @abc.abstractmethod
+    def list_addresses(self, creds: Credentials) -> list[dict]:
+        """Return the addresses this tenant holds."""
+
+    @abc.abstractmethod
+    def get_address(self, creds: Credentials, address_id: str) -> dict:
+        """Return one address; raise ``NotFound`` when there is none."""
+
+    @abc.abstractmethod
+    def allocate_address(self, creds: Credentials, values: dict) -> dict:
+        """Allocate a new address (the cloud picks it); return it."""
+
+    @abc.abstractmethod
+    def release_address(self, creds: Credentials, address_id: str) -> None:
+        """Release an address; raise ``Conflict`` while it is associated."""
+
+    @abc.abstractmethod
+    def associate_address(
+        self, creds: Credentials, address_id: str, machine_id: str
+    ) -> dict:
+        """Associate an address with a machine; return the address.
+
+        Raises:
+            NotFound: no such address or machine.
+            Conflict: it is associated already, or the machine cannot take it.
+        """
+
+    @abc.abstractmethod
+    def disassociate_address(self, creds: Credentials, address_id: str) -> dict:
+        """Take an address off its machine; return the address."""
+
+
 #: every family a provider can serve.
 FAMILIES: tuple[type, ...] = (
     ServesMachineImages,
@@ -284,6 +335,8 @@ FAMILIES: tuple[type, ...] = (
     ServesVolumeImages,
     ServesMachineVolumes,
     ServesCredentials,
+    ServesNetworks,
+    ServesAddresses,
 )
 
 

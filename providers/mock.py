@@ -19,13 +19,18 @@ from libcloud.compute.base import StorageVolume
 from libcloud.compute.base import VolumeSnapshot
 
 from gateway.cimi.errors import BadRequest
+from gateway.cimi.errors import NotFound
 from providers.base import DELETE
+from providers.base import DISASSOCIATE
+from providers.base import EDIT
 from providers.base import KIB_PER_GIB
 from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import Setting
 from providers.base import VolumeSpec
 from providers.base import machine_operations
+from providers.families import ServesAddresses
+from providers.families import ServesNetworks
 from providers.families import machine_actions
 from providers.libcloud_credentials import LibcloudCredentials
 from providers.libcloud_provider import LibcloudProvider
@@ -33,6 +38,7 @@ from providers.libcloud_volumes import LibcloudVolumes
 from providers.mock_driver import PASSWORD
 from providers.mock_driver import USER
 from providers.mock_driver import MockNodeDriver
+from providers.mock_driver import fixtures
 from providers.mock_driver import utcnow
 
 # The mock cloud's own status strings (Deltacloud's), as a real cloud has its own.
@@ -61,7 +67,13 @@ ATTACHMENT_STATE = {
 INITIAL_STATUS = {"STARTED": "RUNNING", "STOPPED": "STOPPED"}
 
 
-class MockProvider(LibcloudVolumes, LibcloudCredentials, LibcloudProvider):
+class MockProvider(
+    LibcloudVolumes,
+    LibcloudCredentials,
+    ServesNetworks,
+    ServesAddresses,
+    LibcloudProvider,
+):
     """The ``mock`` driver of the config: Deltacloud's mock cloud, persisted."""
 
     kind = "mock"
@@ -283,4 +295,81 @@ class MockProvider(LibcloudVolumes, LibcloudCredentials, LibcloudProvider):
         return {
             **super().to_credential(pair),
             "created": datetime.fromisoformat(pair.extra["created"]),
+        }
+
+    # -- the network and its addresses ------------------------------------------
+
+    def list_networks(self, creds: Credentials) -> list[dict]:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            return [self._network(n) for n in driver.ex_list_networks()]
+
+    def get_network(self, creds: Credentials, network_id: str) -> dict:
+        for network in self.list_networks(creds):
+            if network["id"] == network_id:
+                return network
+        raise NotFound(f"no network {network_id}")
+
+    def list_addresses(self, creds: Credentials) -> list[dict]:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            return [self._address(a) for a in driver.ex_list_addresses()]
+
+    def get_address(self, creds: Credentials, address_id: str) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            return self._address(driver.ex_get_address(address_id))
+
+    def allocate_address(self, creds: Credentials, values: dict) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            return self._address(driver.ex_allocate_address())
+
+    def release_address(self, creds: Credentials, address_id: str) -> None:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            driver.ex_release_address(address_id)
+
+    def associate_address(
+        self, creds: Credentials, address_id: str, machine_id: str
+    ) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            node = self.find_node(driver, machine_id)
+            return self._address(driver.ex_associate_address(address_id, node))
+
+    def disassociate_address(self, creds: Credentials, address_id: str) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            return self._address(driver.ex_disassociate_address(address_id))
+
+    @staticmethod
+    def _network(network: dict) -> dict:
+        return {
+            "id": network["id"],
+            "name": network["name"],
+            "description": network["description"],
+            "property": {"cidr": network["cidr"]},
+            "state": "STARTED",
+            "networkType": "PRIVATE",
+            "mtu": network["mtu"],
+        }
+
+    @staticmethod
+    def _address(record: dict) -> dict:
+        network = fixtures()["networks"][0]
+        return {
+            "id": record["id"],
+            "name": record["id"],
+            "created": datetime.fromisoformat(record["created"]),
+            "ip": record["ip"],
+            "allocation": "static",
+            "defaultGateway": network["gateway"],
+            "protocol": "IPv4",
+            "mask": "255.255.255.0",
+            "network": network["id"],
+            "resource": record["machine"],
+            # Released only once it is off its machine.
+            "operations": (EDIT,)
+            + ((DISASSOCIATE,) if record["machine"] else (DELETE,)),
         }

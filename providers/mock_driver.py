@@ -51,6 +51,9 @@ USER, PASSWORD = "mockuser", "mockpassword"
 IMAGE, MACHINE = "image", "machine"
 VOLUME, SNAPSHOT = "volume", "snapshot"
 KEY = "key"
+ADDRESS = "address"
+#: the mock's one network hands out these addresses.
+_ADDRESS_POOL = [f"192.168.0.{n}" for n in range(1, 254)]
 
 # An image id must be usable as one URL path segment as it is.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
@@ -138,6 +141,7 @@ class MockNodeDriver(NodeDriver):
                 (MACHINE, "machines"),
                 (VOLUME, "volumes"),
                 (SNAPSHOT, "snapshots"),
+                (ADDRESS, "addresses"),
             )
             for record in data[key]
         ]
@@ -511,6 +515,59 @@ class MockNodeDriver(NodeDriver):
             state=state,
             name=record["name"],
         )
+
+    # -- the network and its addresses ---------------------------------------
+
+    def ex_list_networks(self) -> list[dict]:
+        return [dict(network) for network in fixtures()["networks"]]
+
+    def ex_list_addresses(self) -> list[dict]:
+        return self.store.list(self.namespace, ADDRESS)
+
+    def ex_get_address(self, address_id: str) -> dict:
+        record = self.store.get(self.namespace, ADDRESS, address_id)
+        if record is None:
+            raise NotFound(f"mock cloud: no address {address_id}")
+        return record
+
+    def ex_allocate_address(self) -> dict:
+        """Take the first free address of the pool."""
+        taken = {r["id"] for r in self.store.list(self.namespace, ADDRESS)}
+        for ip in (ip for ip in _ADDRESS_POOL if ip not in taken):
+            record = {"id": ip, "ip": ip, "machine": None, "created": self._stamp()}
+            if self.store.add(self.namespace, ADDRESS, ip, record):
+                return record
+        raise LibcloudError("mock cloud: no address left to allocate", driver=self)
+
+    def ex_release_address(self, address_id: str) -> bool:
+        record = self.ex_get_address(address_id)
+        if record["machine"]:
+            raise Conflict(f"mock cloud: address {address_id} is in use")
+        if not self.store.remove(self.namespace, ADDRESS, address_id, expected=record):
+            raise Conflict(f"mock cloud: address {address_id} changed; try again")
+        return True
+
+    def ex_associate_address(self, address_id: str, node: Node) -> dict:
+        machine = self._record(MACHINE, node.id)
+        if machine["status"] not in ("RUNNING", "STOPPED"):
+            raise Conflict(f"mock cloud: machine {node.id} is {machine['status']}")
+        return self._set_address(address_id, node.id)
+
+    def ex_disassociate_address(self, address_id: str) -> dict:
+        return self._set_address(address_id, None)
+
+    def _set_address(self, address_id: str, machine: str | None) -> dict:
+        record = self.ex_get_address(address_id)
+        if machine and record["machine"] not in (None, machine):
+            raise Conflict(
+                f"mock cloud: address {address_id} is in use by {record['machine']}"
+            )
+        changed = {**record, "machine": machine}
+        if not self.store.replace(
+            self.namespace, ADDRESS, address_id, changed, expected=record
+        ):
+            raise Conflict(f"mock cloud: address {address_id} changed; try again")
+        return changed
 
     # -- key pairs: public keys only are kept ------------------------------
 

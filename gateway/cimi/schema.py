@@ -317,6 +317,78 @@ CREDENTIAL_CREATE = ResourceType(
     input_roots=frozenset({"CredentialCreate", "credentialCreate"}),
 )
 
+# -- networks and addresses ---------------------------------------------------------
+
+NETWORK_STATES = (
+    "CREATING",
+    "STARTING",
+    "STARTED",
+    "STOPPING",
+    "STOPPED",
+    "SUSPENDING",
+    "SUSPENDED",
+    "DELETING",
+    "ERROR",
+)
+
+NETWORK = ResourceType(
+    "Network",
+    COMMON
+    + (
+        Attr("state", Kind.ENUM, read_only=True, choices=NETWORK_STATES),
+        Attr("networkType", Kind.ENUM, read_only=True, choices=("PUBLIC", "PRIVATE")),
+        Attr("mtu", Kind.INTEGER, read_only=True),
+        Attr("classOfService", Kind.TEXT, read_only=True),
+        OPERATIONS,
+    ),
+    collection_key="networks",
+    path="networks",
+    entry_point_key="networks",
+)
+
+_ADDRESS_ATTRS = (
+    Attr("ip", Kind.TEXT),
+    Attr("hostname", Kind.TEXT),
+    Attr("allocation", Kind.TEXT),
+    Attr("defaultGateway", Kind.TEXT),
+    Attr("dns", Kind.TEXT),
+    Attr("protocol", Kind.TEXT),
+    Attr("mask", Kind.TEXT),
+    Attr("network", Kind.EXPANDABLE, member=NETWORK),
+)
+
+ADDRESS = ResourceType(
+    "Address",
+    COMMON
+    + _ADDRESS_ATTRS
+    # The machine the address is associated with: an edit naming one
+    # associates it there.
+    + (Attr("resource", Kind.EXPANDABLE, member=MACHINE), OPERATIONS),
+    collection_key="addresses",
+    path="addresses",
+    entry_point_key="addresses",
+    input_roots=frozenset({"Address"}),
+)
+
+ADDRESS_TEMPLATE = ResourceType(
+    "AddressTemplate",
+    COMMON + _ADDRESS_ATTRS + (OPERATIONS,),
+    collection_key="addressTemplates",
+    path="address_templates",
+    entry_point_key="addressTemplates",
+    input_roots=frozenset(
+        {"AddressTemplate", "AddressTemplateCreate", "addressTemplateCreate"}
+    ),
+)
+
+ADDRESS_CREATE = ResourceType(
+    "AddressCreate",
+    COMMON
+    # NOTE(gw): DSP8009 requires it; the cloud picks the address anyway.
+    + (Attr("addressTemplate", Kind.EXPANDABLE, member=ADDRESS_TEMPLATE),),
+    input_roots=frozenset({"AddressCreate", "addressCreate"}),
+)
+
 # -- volumes --------------------------------------------------------------------
 
 VOLUME_STATES = ("CREATING", "AVAILABLE", "CAPTURING", "DELETING", "ERROR")

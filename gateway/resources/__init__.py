@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import falcon
 
+from gateway.cimi.schema import ADDRESS
+from gateway.cimi.schema import ADDRESS_TEMPLATE
 from gateway.cimi.schema import CLOUD_ENTRY_POINT
 from gateway.cimi.schema import CREDENTIAL
 from gateway.cimi.schema import CREDENTIAL_TEMPLATE
@@ -23,15 +25,16 @@ from gateway.cimi.schema import MACHINE_CONFIGURATION
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import MACHINE_TEMPLATE
 from gateway.cimi.schema import MACHINE_VOLUME
+from gateway.cimi.schema import NETWORK
 from gateway.cimi.schema import RESOURCE_METADATA
 from gateway.cimi.schema import VOLUME
 from gateway.cimi.schema import VOLUME_CONFIGURATION
 from gateway.cimi.schema import VOLUME_IMAGE
 from gateway.cimi.schema import VOLUME_TEMPLATE
 from gateway.cimi.schema import ResourceType
+from gateway.resources.addresses import Addresses
+from gateway.resources.addresses import AddressTemplates
 from gateway.resources.cloud_entry_point import CloudEntryPoint
-from gateway.resources.configurations import machine_configurations
-from gateway.resources.configurations import volume_configurations
 from gateway.resources.credentials import Credentials
 from gateway.resources.credentials import CredentialTemplates
 from gateway.resources.jobs import JobsResource
@@ -40,15 +43,20 @@ from gateway.resources.machine_templates import MachineTemplates
 from gateway.resources.machine_volumes import MachineVolumes
 from gateway.resources.machines import Machines
 from gateway.resources.mount import Mount
+from gateway.resources.read_only import machine_configurations
+from gateway.resources.read_only import networks
+from gateway.resources.read_only import volume_configurations
 from gateway.resources.resource_metadata import ResourceMetadataResource
 from gateway.resources.volume_images import VolumeImages
 from gateway.resources.volume_templates import VolumeTemplates
 from gateway.resources.volumes import Volumes
+from providers.families import ServesAddresses
 from providers.families import ServesCredentials
 from providers.families import ServesMachineConfigurations
 from providers.families import ServesMachineImages
 from providers.families import ServesMachines
 from providers.families import ServesMachineVolumes
+from providers.families import ServesNetworks
 from providers.families import ServesVolumeImages
 from providers.families import ServesVolumes
 from providers.families import serves
@@ -86,6 +94,9 @@ COLLECTIONS = (
     Collection(VOLUME_TEMPLATE, (ServesVolumes,), VolumeTemplates),
     Collection(VOLUME_CONFIGURATION, (ServesVolumes,), volume_configurations),
     Collection(VOLUME_IMAGE, (ServesVolumes, ServesVolumeImages), VolumeImages),
+    Collection(NETWORK, (ServesNetworks,), networks),
+    Collection(ADDRESS, (ServesAddresses,), Addresses),
+    Collection(ADDRESS_TEMPLATE, (ServesAddresses,), AddressTemplates),
     Collection(JOB, (), JobsResource),
 )
 
@@ -122,6 +133,12 @@ def add_routes(app: falcon.App, mount: Mount) -> None:
         answer_head_like_get(resource)
         app.add_route(f"{mount.path}/{rtype.path}", resource)
         app.add_route(f"{mount.path}/{rtype.path}/{{id}}", resource, suffix="item")
+    if ADDRESS in routes:
+        app.add_route(
+            f"{mount.path}/{ADDRESS.path}/{{id}}/{{action}}",
+            routes[ADDRESS],
+            suffix="action",
+        )
     if MACHINE in routes:
         machine = f"{mount.path}/{MACHINE.path}/{{id}}"
         app.add_route(f"{machine}/{{action}}", routes[MACHINE], suffix="action")

@@ -47,12 +47,13 @@ _action_rel = functools.cache(action_uri)  # PERF(gw): a few names, every read
 
 
 @functools.cache
-def _linked(rtype: ResourceType) -> tuple[tuple[str, ResourceType], ...]:
-    """The URI attributes of ``rtype`` a provider answers as local ids."""
+def _linked(rtype: ResourceType) -> tuple[tuple[str, ResourceType, bool], ...]:
+    """The attributes of ``rtype`` a provider answers as local ids: a URI of
+    a member type, or a reference (written ``{"href": ...}``, the third)."""
     return tuple(
-        (attr.name, attr.member)
+        (attr.name, attr.member, attr.kind is Kind.EXPANDABLE)
         for attr in rtype.attrs
-        if attr.kind is Kind.URI and attr.member is not None
+        if attr.kind in (Kind.URI, Kind.EXPANDABLE) and attr.member is not None
     )
 
 
@@ -128,9 +129,11 @@ class Links:
         values["operation"] = [
             self.operation(name, item) for name in answer.get("operations", ())
         ]
-        for name, member in _linked(rtype):
-            if values.get(name):
-                values[name] = self.item(member, values[name])
+        for name, member, is_reference in _linked(rtype):
+            local = values.get(name)
+            if local and isinstance(local, str):
+                href = self.item(member, local)
+                values[name] = {"href": href} if is_reference else href
         for name in self.sub_collections.get(rtype, ()):
             values[name] = f"{item}/{name}"
         return values

@@ -191,6 +191,9 @@ def test_entry_point_links_what_is_served(mock_gateway, client):
         "volumeTemplates",
         "volumeConfigs",
         "volumeImages",
+        "networks",
+        "addresses",
+        "addressTemplates",
         "jobs",
     }
     for href in links.values():

@@ -226,7 +226,7 @@ def test_resource_metadata_describes_what_the_mock_serves(mock_client):
     body = mock_client.simulate_get("/cimi/resource_metadata", headers=JSON).json
     members = body["resourceMetadata"]
 
-    assert body["count"] == len(members) == 13
+    assert body["count"] == len(members) == 16
     assert [m["name"] for m in members] == [
         "Machine",
         "MachineTemplate",
@@ -238,6 +238,9 @@ def test_resource_metadata_describes_what_the_mock_serves(mock_client):
         "VolumeTemplate",
         "VolumeConfiguration",
         "VolumeImage",
+        "Network",
+        "Address",
+        "AddressTemplate",
         "Job",
         "MachineVolume",
         "CloudEntryPoint",

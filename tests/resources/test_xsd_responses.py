@@ -40,6 +40,11 @@ PATHS = [
     "/cimi/credentials",
     "/cimi/credentials/test-key",
     "/cimi/credential_templates",
+    "/cimi/networks",
+    "/cimi/networks/default",
+    "/cimi/addresses",
+    "/cimi/addresses/192.168.0.2",
+    "/cimi/address_templates",
 ]
 
 
@@ -182,5 +187,39 @@ def test_credential_documents_validate(mock_client, schema):
     )
     for response in (template, generated):
         assert response.status_code == 201, response.text
+        root = without_resource_uri(response.content)
+        assert schema.validate(root), (response.text, schema.error_log)
+
+
+def test_address_documents_validate(mock_client, schema):
+    base = "http://falconframework.org/cimi"
+    json_in = {**AUTH, "Content-Type": "application/json", "Accept": "application/xml"}
+    template = mock_client.simulate_post(
+        "/cimi/address_templates",
+        headers=json_in,
+        json={
+            "name": "t",
+            "protocol": "IPv4",
+            "network": {"href": f"{base}/networks/default"},
+        },
+    )
+    allocated = mock_client.simulate_post(
+        "/cimi/addresses",
+        headers=json_in,
+        json={"addressTemplate": {"href": template.headers["Location"]}},
+    )
+    associated = mock_client.simulate_put(
+        allocated.headers["Location"].removeprefix("http://falconframework.org"),
+        headers=json_in,
+        json={"resource": {"href": f"{base}/machines/inst1"}},
+    )
+    expanded = mock_client.simulate_get(
+        "/cimi/addresses",
+        query_string="$expand=resource,network",
+        headers={**AUTH, "Accept": "application/xml"},
+    )
+    assert b"<cpu>" in expanded.content
+    for response in (template, allocated, associated, expanded):
+        assert response.status_code in (200, 201), response.text
         root = without_resource_uri(response.content)
         assert schema.validate(root), (response.text, schema.error_log)
