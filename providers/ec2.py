@@ -23,6 +23,8 @@ from libcloud.common.types import LibcloudError
 from libcloud.compute.base import Node
 from libcloud.compute.base import NodeImage
 from libcloud.compute.base import NodeSize
+from libcloud.compute.base import StorageVolume
+from libcloud.compute.base import VolumeSnapshot
 from libcloud.compute.drivers.ec2 import VALID_EC2_REGIONS
 
 from gateway.cimi.errors import BadRequest
@@ -33,9 +35,13 @@ from gateway.cimi.errors import NotFound
 from gateway.cimi.errors import ProviderUnavailable
 from gateway.cimi.errors import Unauthorized
 from providers.base import DELETE
+from providers.base import DISASSOCIATE
+from providers.base import EDIT
+from providers.base import KIB_PER_GIB
 from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import Setting
+from providers.base import VolumeSpec
 from providers.base import aware_utc
 from providers.base import check_endpoint
 from providers.base import check_positive
@@ -46,9 +52,13 @@ from providers.ec2_sizes import instance_types
 from providers.ec2_sizes import region_sizes
 from providers.ec2_sizes import to_machine_configuration
 from providers.families import Narrowing
+from providers.families import ServesAddresses
+from providers.families import ServesNetworks
 from providers.families import machine_actions
+from providers.libcloud_credentials import LibcloudCredentials
 from providers.libcloud_provider import LibcloudProvider
 from providers.libcloud_provider import cloud_text
+from providers.libcloud_volumes import LibcloudVolumes
 
 log = logging.getLogger("gateway.ec2")
 
@@ -71,12 +81,58 @@ MACHINE_STATE = {
     "rebooting": "STARTING",
 }
 
+# EBS volume states to CIMI's (in use is AVAILABLE: attachments say where).
+VOLUME_STATE = {
+    "creating": "CREATING",
+    "available": "AVAILABLE",
+    "in-use": "AVAILABLE",
+    "deleting": "DELETING",
+    "deleted": "DELETING",
+    "error": "ERROR",
+}
+SNAPSHOT_STATE = {
+    "pending": "CREATING",
+    "completed": "AVAILABLE",
+    "error": "ERROR",
+    "recoverable": "ERROR",
+    "recovering": "CREATING",
+}
+ATTACHMENT_STATE = {
+    "attaching": "ATTACHING",
+    "attached": "ATTACHED",
+    "detaching": "DETACHING",
+    "busy": "ATTACHED",
+}
+# The EBS volume types, the smallest volume (GiB) each makes, and what it is;
+# libcloud has no table of them and EC2 no call listing them.
+VOLUME_TYPES = {
+    "gp3": (1, "General Purpose SSD (gp3)"),
+    "gp2": (1, "General Purpose SSD (gp2)"),
+    "io2": (4, "Provisioned IOPS SSD (io2)"),
+    "io1": (4, "Provisioned IOPS SSD (io1)"),
+    "st1": (125, "Throughput Optimized HDD (st1)"),
+    "sc1": (125, "Cold HDD (sc1)"),
+    "standard": (1, "Magnetic (standard)"),
+}
+
 # EC2 error codes to our errors; ``Family.*`` covers every code of a family
 # (InvalidAMIID.NotFound, InvalidAMIID.Malformed...). Unknown codes are left
 # to the base, which answers 502 with the cloud's message.
 ERRORS: dict[str, type[CimiError]] = {
     "InvalidAMIID.*": NotFound,
     "InvalidInstanceID.*": NotFound,
+    "InvalidVolume.NotFound": NotFound,
+    "InvalidVolume.Malformed": NotFound,
+    "InvalidSnapshot.NotFound": NotFound,
+    "InvalidSnapshot.Malformed": NotFound,
+    "InvalidKeyPair.Duplicate": Conflict,
+    "InvalidKey.Format": BadRequest,
+    "VolumeInUse": Conflict,
+    "OperationNotPermitted": Conflict,
+    "InvalidVolume.ZoneMismatch": Conflict,
+    "IncorrectState": Conflict,
+    "InvalidSnapshot.InUse": Conflict,
+    "VolumeLimitExceeded": ProviderUnavailable,
     "AuthFailure": Unauthorized,
     "InvalidClientTokenId": Unauthorized,
     "SignatureDoesNotMatch": Unauthorized,
@@ -96,6 +152,7 @@ ERRORS: dict[str, type[CimiError]] = {
 # The CIMI attribute a client error of an EC2 error family came from.
 CULPRITS = {
     "InvalidKeyPair": "credential",
+    "InvalidKey": "key",
     "InvalidInstanceType": "machineConfig",
     "InvalidUserData": "userData",
     "TagLimitExceeded": "property",
@@ -170,7 +227,13 @@ def tag_properties(tags: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-class EC2Provider(LibcloudProvider):
+class EC2Provider(
+    LibcloudVolumes,
+    LibcloudCredentials,
+    ServesNetworks,
+    ServesAddresses,
+    LibcloudProvider,
+):
     """The ``ec2`` driver of the config: one EC2 region."""
 
     kind = "ec2"
@@ -196,6 +259,11 @@ class EC2Provider(LibcloudProvider):
             default=["self"],
             help="owners whose AMIs are listed: self, amazon, or account ids",
         ),
+        "availability_zone": Setting(
+            str,
+            help="the zone new volumes are made in (machines there can take "
+            "them); unset: the region's first",
+        ),
         "timeout": Setting(
             (int, float),
             default=30,
@@ -208,6 +276,8 @@ class EC2Provider(LibcloudProvider):
         super().__init__(name, settings, store)
         # The mapped machine configurations, by id, of each region.
         self._configs: dict[str, dict[str, dict]] = {}
+        # The zone new volumes go to, of each region.
+        self._zones: dict[str, str] = {}
 
     def make_driver(self, creds: Credentials) -> GatewayEC2NodeDriver:
         where: dict[str, Any] = {}
@@ -391,7 +461,16 @@ class EC2Provider(LibcloudProvider):
     def set_metadata(
         self, driver: GatewayEC2NodeDriver, node: Node, values: dict
     ) -> None:
-        tags = node.extra.get("tags") or {}
+        self._retag(driver, node, node.extra.get("tags") or {}, values)
+
+    def _retag(
+        self,
+        driver: GatewayEC2NodeDriver,
+        resource: Any,
+        tags: Mapping[str, str],
+        values: dict,
+    ) -> None:
+        """Keep a resource's CIMI name, description and properties in its tags."""
         wanted: dict[str, str] = {}
         gone: list[str] = []
         for attribute, tag in (("name", NAME_TAG), ("description", DESCRIPTION_TAG)):
@@ -404,9 +483,10 @@ class EC2Provider(LibcloudProvider):
             properties = property_tags(values["property"] or {})
             wanted.update(properties)
             gone += [key for key in tag_properties(tags) if key not in properties]
-        driver.ex_delete_tags(node, dict.fromkeys(gone))
+        driver.ex_delete_tags(resource, dict.fromkeys(gone))
         driver.ex_create_tags(
-            node, {key: text for key, text in wanted.items() if tags.get(key) != text}
+            resource,
+            {key: text for key, text in wanted.items() if tags.get(key) != text},
         )
 
     def stop_node(self, driver: GatewayEC2NodeDriver, node: Node, force: bool) -> None:
@@ -468,3 +548,259 @@ class EC2Provider(LibcloudProvider):
         stub = driver.create_image(node, name, description=values.get("description"))
         # libcloud only reads the new id back: the image needs a read.
         return self.find_image(driver, stub.id)
+
+    # -- networks: the region's subnets -------------------------------------------
+
+    def list_networks(self, creds: Credentials) -> list[dict]:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            subnets = driver.ex_list_subnets()
+        return [self.to_network(subnet) for subnet in subnets]
+
+    def get_network(self, creds: Credentials, network_id: str) -> dict:
+        if not network_id.startswith("subnet-"):
+            raise NotFound(f"no network {network_id}")
+        driver = self.driver(creds)
+        with self.calling(creds):
+            subnets = driver.ex_list_subnets(subnet_ids=[network_id])
+        if not subnets:
+            raise NotFound(f"no network {network_id}")
+        return self.to_network(subnets[0])
+
+    def to_network(self, subnet: Any) -> dict:
+        extra = subnet.extra or {}
+        tags = extra.get("tags") or {}
+        properties = {
+            key: str(extra[key])
+            for key in ("vpc_id", "cidr_block", "zone")
+            if extra.get(key)
+        }
+        return {
+            "id": subnet.id,
+            "name": tags.get(NAME_TAG) or subnet.id,
+            "description": tags.get(DESCRIPTION_TAG, ""),
+            "property": {**tag_properties(tags), **properties},
+            "state": "STARTED" if subnet.state == "available" else "CREATING",
+            "networkType": "PRIVATE",
+        }
+
+    # -- addresses: Elastic IPs of the VPC, by allocation id -------------------
+
+    def list_addresses(self, creds: Credentials) -> list[dict]:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            found = driver.ex_describe_all_addresses()
+        return [self.to_address(ip) for ip in found]
+
+    def get_address(self, creds: Credentials, address_id: str) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            return self.to_address(self._elastic_ip(driver, address_id))
+
+    def allocate_address(self, creds: Credentials, values: dict) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            allocated = driver.ex_allocate_address(domain="vpc")
+            return self.to_address(
+                self._elastic_ip(driver, allocated.extra["allocation_id"])
+            )
+
+    def release_address(self, creds: Credentials, address_id: str) -> None:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            found = self._elastic_ip(driver, address_id)
+            if found.instance_id:
+                raise Conflict(f"address {address_id} is in use: disassociate it first")
+            driver.ex_release_address(found, domain="vpc")
+
+    def associate_address(
+        self, creds: Credentials, address_id: str, machine_id: str
+    ) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            node = self.find_node(driver, machine_id)
+            state = self.to_machine(node)["state"]
+            if state not in ("STARTED", "STOPPED"):
+                raise Conflict(f"machine {machine_id} is {state}: no address now")
+            found = self._elastic_ip(driver, address_id)
+            if found.instance_id and found.instance_id != machine_id:
+                raise Conflict(f"address {address_id} is in use by {found.instance_id}")
+            driver.ex_associate_address_with_node(node, found, domain="vpc")
+            return self.to_address(self._elastic_ip(driver, address_id))
+
+    def disassociate_address(self, creds: Credentials, address_id: str) -> dict:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            found = self._elastic_ip(driver, address_id)
+            if found.instance_id:
+                driver.ex_disassociate_address(found, domain="vpc")
+            return self.to_address(self._elastic_ip(driver, address_id))
+
+    def _elastic_ip(self, driver: GatewayEC2NodeDriver, address_id: str) -> Any:
+        for found in driver.ex_describe_all_addresses():
+            if (found.extra or {}).get("allocation_id") == address_id:
+                return found
+        raise NotFound(f"no address {address_id}")
+
+    def to_address(self, found: Any) -> dict:
+        extra = found.extra or {}
+        machine = found.instance_id or None
+        return {
+            "id": extra.get("allocation_id") or found.ip,
+            "name": found.ip,
+            "ip": found.ip,
+            "allocation": "static",
+            "protocol": "IPv4",
+            "resource": machine,
+            "operations": (EDIT,) + ((DISASSOCIATE,) if machine else (DELETE,)),
+        }
+
+    # -- volumes: EBS, in the configured zone ----------------------------------------
+
+    def fetch_volume_configurations(self, driver: GatewayEC2NodeDriver) -> list[dict]:
+        return [
+            {
+                "id": kind,
+                "name": kind,
+                "description": f"EBS {what}",
+                "type": f"ec2://{kind}",
+                "format": "raw",
+                "capacity": smallest * KIB_PER_GIB,
+            }
+            for kind, (smallest, what) in VOLUME_TYPES.items()
+        ]
+
+    def to_volume(self, volume: StorageVolume) -> dict:
+        extra = volume.extra or {}
+        tags = extra.get("tags") or {}
+        return {
+            "id": volume.id,
+            "name": tags.get(NAME_TAG) or volume.id,
+            "description": tags.get(DESCRIPTION_TAG, ""),
+            "created": aware_utc(extra.get("create_time")),
+            "property": tag_properties(tags),
+            "state": VOLUME_STATE.get(extra.get("state") or "", "ERROR"),
+            "type": f"ec2://{extra.get('volume_type') or 'standard'}",
+            "capacity": volume.size * KIB_PER_GIB,
+            "bootable": False,
+        }
+
+    def attachment(self, volume: StorageVolume) -> dict | None:
+        extra = volume.extra or {}
+        state = ATTACHMENT_STATE.get(extra.get("attachment_status") or "")
+        if not extra.get("instance_id") or state is None:
+            return None
+        return {
+            "machine": extra["instance_id"],
+            "device": extra.get("device") or "",
+            "state": state,
+        }
+
+    def to_volume_image(self, snapshot: VolumeSnapshot) -> dict:
+        extra = snapshot.extra or {}
+        tags = extra.get("tags") or {}
+        return {
+            "id": snapshot.id,
+            "name": tags.get(NAME_TAG) or snapshot.id,
+            "description": tags.get(DESCRIPTION_TAG) or extra.get("description") or "",
+            "created": aware_utc(snapshot.created),
+            "property": tag_properties(tags),
+            "state": SNAPSHOT_STATE.get(extra.get("state") or "", "ERROR"),
+            "imageLocation": extra.get("volume_id") or "",
+            "bootable": False,
+            "capacity": snapshot.size * KIB_PER_GIB,
+            "operations": (DELETE,),
+        }
+
+    def fetch_volumes(
+        self, driver: GatewayEC2NodeDriver, narrow: Narrowing | None = None
+    ) -> list[StorageVolume]:
+        return driver.list_volumes()
+
+    def find_volume(
+        self, driver: GatewayEC2NodeDriver, volume_id: str
+    ) -> StorageVolume:
+        if not volume_id.startswith("vol-"):
+            raise NotFound(f"no volume {volume_id}")
+        found = driver.list_volumes(ex_filters={"volume-id": volume_id})
+        if not found:
+            raise NotFound(f"no volume {volume_id}")
+        return found[0]
+
+    def fetch_snapshots(
+        self, driver: GatewayEC2NodeDriver, narrow: Narrowing | None = None
+    ) -> list[VolumeSnapshot]:
+        # AWS (and moto) hold thousands of public snapshots: the account's only.
+        return driver.ex_list_own_snapshots()
+
+    def find_snapshot(
+        self, driver: GatewayEC2NodeDriver, snapshot_id: str
+    ) -> VolumeSnapshot:
+        if not snapshot_id.startswith("snap-"):
+            raise NotFound(f"no volume image {snapshot_id}")
+        found = driver.ex_list_own_snapshots(snapshot_ids=[snapshot_id])
+        if not found:
+            raise NotFound(f"no volume image {snapshot_id}")
+        return found[0]
+
+    def create_storage_volume(
+        self,
+        driver: GatewayEC2NodeDriver,
+        spec: VolumeSpec,
+        config: dict,
+        snapshot: VolumeSnapshot | None,
+    ) -> StorageVolume:
+        smallest, _ = VOLUME_TYPES[config["id"]]
+        if spec.capacity < smallest:
+            raise BadRequest(
+                f"capacity: an EBS {config['id']} volume is at least {smallest} GiB"
+            )
+        tags = property_tags(spec.properties)
+        if spec.name:
+            tags[NAME_TAG] = spec.name
+        if spec.description:
+            tags[DESCRIPTION_TAG] = spec.description
+        return driver.ex_create_tagged_volume(
+            spec.capacity,
+            self._zone(driver),
+            volume_type=config["id"],
+            snapshot_id=snapshot.id if snapshot else None,
+            tags=tags,
+        )
+
+    def set_volume_metadata(
+        self, driver: GatewayEC2NodeDriver, volume: StorageVolume, values: dict
+    ) -> None:
+        self._retag(driver, volume, volume.extra.get("tags") or {}, values)
+
+    def create_snapshot(
+        self, driver: GatewayEC2NodeDriver, volume: StorageVolume, values: dict
+    ) -> VolumeSnapshot:
+        tags = property_tags(values.get("property") or {})
+        if values.get("name"):
+            tags[NAME_TAG] = values["name"]
+        return driver.ex_create_tagged_snapshot(
+            volume, description=values.get("description") or "", tags=tags
+        )
+
+    def attach(
+        self,
+        driver: GatewayEC2NodeDriver,
+        node: Node,
+        volume: StorageVolume,
+        device: str,
+    ) -> None:
+        # EC2 wants a device; /dev/sdf is the first it suggests for data.
+        driver.attach_volume(node, volume, device or "/dev/sdf")
+
+    def _zone(self, driver: GatewayEC2NodeDriver) -> str:
+        """The zone volumes are made in: the configured one, else the region's first."""
+        zone = self.setting("availability_zone")
+        if not zone:
+            zone = self._zones.get(self.setting("region"))
+            if zone is None:
+                zones = sorted(
+                    loc.availability_zone.name for loc in driver.list_locations()
+                )
+                zone = self._zones[self.setting("region")] = zones[0]
+        return zone

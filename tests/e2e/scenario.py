@@ -17,6 +17,10 @@ from tests.e2e.gunicorn import Gateway
 
 NS = "http://schemas.dmtf.org/cimi/1"
 ACTION = f"{NS}/action/"
+#: an Ed25519 public key nobody holds the private half of.
+PUBLIC_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM5yCg0sXDSjASVLnjuzTigyU7tQg5vUh9EpVb+JV3oK"
+)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from tests.e2e.scenario import operation
 from tests.e2e.scenario import rels
 
 #: TEMPORARY, within this session's work: the clouds whose addresses are mapped.
-MAPPED = ("mock",)
+MAPPED = ("mock", "ec2")
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ import requests
 from lxml import etree
 
 from tests.e2e.scenario import NS
+from tests.e2e.scenario import PUBLIC_KEY
 from tests.e2e.scenario import Cloud
 from tests.e2e.scenario import create_machine
 from tests.e2e.scenario import entry_point
@@ -21,12 +22,8 @@ from tests.e2e.scenario import href_of
 from tests.support.shared import load_schema
 from tests.support.shared import without_resource_uri
 
-#: an Ed25519 public key nobody holds the private half of.
-PUBLIC_KEY = (
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM5yCg0sXDSjASVLnjuzTigyU7tQg5vUh9EpVb+JV3oK"
-)
 #: TEMPORARY, within this session's work: the clouds whose key pairs are mapped.
-MAPPED = ("mock",)
+MAPPED = ("mock", "ec2")
 
 
 @pytest.fixture(autouse=True)
