@@ -111,6 +111,9 @@ class LibcloudVolumes(ServesVolumes, ServesVolumeImages, ServesMachineVolumes):
     def detach(self, driver: NodeDriver, node: Node, volume: StorageVolume) -> None:
         driver.detach_volume(volume)
 
+    def destroy_volume(self, driver: NodeDriver, volume: StorageVolume) -> None:
+        driver.destroy_volume(volume)
+
     # -- VolumeConfiguration -----------------------------------------------
 
     def list_volume_configurations(self, creds: Credentials) -> list[dict]:
@@ -154,7 +157,7 @@ class LibcloudVolumes(ServesVolumes, ServesVolumeImages, ServesMachineVolumes):
         with self.calling(creds):
             volume = self.find_volume(driver, volume_id)
             self._allow_on_volume(volume, DELETE)
-            driver.destroy_volume(volume)
+            self.destroy_volume(driver, volume)
 
     def edit_volume(self, creds: Credentials, volume_id: str, values: dict) -> dict:
         driver = self.driver(creds)

@@ -20,9 +20,13 @@ from datetime import UTC
 from datetime import datetime
 
 from libcloud.common.exceptions import BaseHTTPError
+from libcloud.compute.base import KeyPair
 from libcloud.compute.base import Node
 from libcloud.compute.base import NodeImage
 from libcloud.compute.base import NodeSize
+from libcloud.compute.base import StorageVolume
+from libcloud.compute.base import VolumeSnapshot
+from libcloud.compute.types import KeyPairDoesNotExistError
 
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import CimiError
@@ -32,6 +36,7 @@ from gateway.cimi.errors import NotFound
 from gateway.cimi.errors import ProviderUnavailable
 from gateway.cimi.errors import Unauthorized
 from providers.base import DELETE
+from providers.base import KIB_PER_GIB
 from providers.base import PAUSE
 from providers.base import RESTART
 from providers.base import START
@@ -40,6 +45,7 @@ from providers.base import SUSPEND
 from providers.base import Credentials
 from providers.base import MachineSpec
 from providers.base import Setting
+from providers.base import VolumeSpec
 from providers.base import aware_utc
 from providers.base import check_endpoint
 from providers.base import check_positive
@@ -47,8 +53,10 @@ from providers.base import decode_user_data
 from providers.base import machine_operations
 from providers.families import Narrowing
 from providers.families import machine_actions
+from providers.libcloud_credentials import LibcloudCredentials
 from providers.libcloud_provider import LibcloudProvider
 from providers.libcloud_provider import cloud_text
+from providers.libcloud_volumes import LibcloudVolumes
 from providers.openstack_driver import GatewayOpenStackNodeDriver
 
 log = logging.getLogger("gateway.openstack")
@@ -109,6 +117,29 @@ TASK_STATE = {
     "resuming": "STARTING",
     "deleting": "DELETING",
     "soft-deleting": "DELETING",
+}
+# Cinder's volume statuses to CIMI's: a volume being attached or detached is
+# AVAILABLE (its MachineVolume says how far); anything else is an ERROR.
+VOLUME_STATE = {
+    "creating": "CREATING",
+    "downloading": "CREATING",
+    "restoring-backup": "CREATING",
+    "available": "AVAILABLE",
+    "reserved": "AVAILABLE",
+    "attaching": "AVAILABLE",
+    "in-use": "AVAILABLE",
+    "detaching": "AVAILABLE",
+    "extending": "AVAILABLE",
+    "retyping": "AVAILABLE",
+    "backing-up": "CAPTURING",
+    "uploading": "CAPTURING",
+    "deleting": "DELETING",
+}
+SNAPSHOT_STATE = {
+    "creating": "CREATING",
+    "available": "AVAILABLE",
+    "backing-up": "AVAILABLE",
+    "deleting": "DELETING",
 }
 #: Nova's HTTP answers to our errors; others are the base's 502.
 ERRORS: dict[int, type[CimiError]] = {
@@ -171,8 +202,12 @@ def check_metadata(metadata: Mapping[str, str]) -> None:
             )
 
 
-class OpenStackProvider(LibcloudProvider):
-    """The ``openstack`` driver of the config: one project of one cloud."""
+class OpenStackProvider(LibcloudVolumes, LibcloudCredentials, LibcloudProvider):
+    """The ``openstack`` driver of the config: one project of one cloud.
+
+    Volumes are Cinder's (v3), key pairs Nova's. Networks and addresses need
+    Neutron, which this provider does not speak yet: it does not serve them.
+    """
 
     kind = "openstack"
     machine_actions = (START, STOP, RESTART, PAUSE, SUSPEND)
@@ -496,6 +531,166 @@ class OpenStackProvider(LibcloudProvider):
         # Nova's createImage; libcloud reads the new image back from Glance.
         return driver.create_image(node, name, metadata=metadata or None)
 
+    # -- volumes: Cinder v3; the only reads of its `extra` ------------------------
+
+    def fetch_volume_configurations(
+        self, driver: GatewayOpenStackNodeDriver
+    ) -> list[dict]:
+        return [
+            {
+                "id": kind["id"],
+                "name": kind["name"],
+                "description": kind.get("description") or f"Cinder {kind['name']}",
+                "type": f"cinder://{kind['name']}",
+                "format": "raw",
+                "capacity": KIB_PER_GIB,
+            }
+            for kind in driver.ex_list_volume_types()
+        ]
+
+    def to_volume(self, volume: StorageVolume) -> dict:
+        extra = volume.extra or {}
+        metadata = extra.get("metadata") or {}
+        return {
+            "id": volume.id,
+            "name": volume.name or volume.id,
+            "description": extra.get("description") or "",
+            "created": aware_utc(extra.get("created_at")),
+            "property": {k: metadata[k] for k in sorted(metadata)},
+            "state": VOLUME_STATE.get(extra.get("state") or "", "ERROR"),
+            "type": f"cinder://{extra.get('volume_type') or ''}",
+            "capacity": volume.size * KIB_PER_GIB,
+            "bootable": False,
+        }
+
+    def attachment(self, volume: StorageVolume) -> dict | None:
+        extra = volume.extra or {}
+        found = [a for a in extra.get("attachments") or [] if a]
+        if not found:
+            return None
+        status = extra.get("state")
+        if status == "detaching":
+            state = "DETACHING"
+        elif status == "in-use" and not found[0].get("pending"):
+            state = "ATTACHED"
+        else:
+            state = "ATTACHING"
+        return {
+            "machine": found[0].get("server_id") or found[0].get("serverId"),
+            "device": found[0].get("device") or "",
+            "state": state,
+        }
+
+    def to_volume_image(self, snapshot: VolumeSnapshot) -> dict:
+        extra = snapshot.extra or {}
+        return {
+            "id": snapshot.id,
+            "name": snapshot.name or snapshot.id,
+            "description": extra.get("description") or "",
+            "created": aware_utc(snapshot.created),
+            "state": SNAPSHOT_STATE.get(extra.get("status") or "", "ERROR"),
+            "imageLocation": extra.get("volume_id") or "",
+            "bootable": False,
+            "capacity": snapshot.size * KIB_PER_GIB,
+            "operations": (DELETE,),
+        }
+
+    def fetch_volumes(
+        self, driver: GatewayOpenStackNodeDriver, narrow: Narrowing | None = None
+    ) -> list[StorageVolume]:
+        return [v for v in driver.list_volumes() if _own(driver, v.extra)]
+
+    def find_volume(
+        self, driver: GatewayOpenStackNodeDriver, volume_id: str
+    ) -> StorageVolume:
+        if not _UUID.fullmatch(volume_id):
+            raise NotFound(f"no volume {volume_id}")
+        volume = driver.ex_get_volume(volume_id)
+        if not _own(driver, volume.extra):
+            raise NotFound(f"no volume {volume_id}")
+        return volume
+
+    def fetch_snapshots(
+        self, driver: GatewayOpenStackNodeDriver, narrow: Narrowing | None = None
+    ) -> list[VolumeSnapshot]:
+        return [s for s in driver.ex_list_snapshots() if _own(driver, s.extra)]
+
+    def find_snapshot(
+        self, driver: GatewayOpenStackNodeDriver, snapshot_id: str
+    ) -> VolumeSnapshot:
+        if not _UUID.fullmatch(snapshot_id):
+            raise NotFound(f"no volume image {snapshot_id}")
+        snapshot = driver.ex_get_snapshot(snapshot_id)
+        if not _own(driver, snapshot.extra):
+            raise NotFound(f"no volume image {snapshot_id}")
+        return snapshot
+
+    def create_storage_volume(
+        self,
+        driver: GatewayOpenStackNodeDriver,
+        spec: VolumeSpec,
+        config: dict,
+        snapshot: VolumeSnapshot | None,
+    ) -> StorageVolume:
+        metadata = {key: str(value) for key, value in spec.properties.items()}
+        check_metadata(metadata)
+        return driver.ex_create_volume(
+            spec.capacity,
+            name=spec.name,
+            description=spec.description,
+            metadata=metadata,
+            volume_type=config["id"],
+            snapshot_id=snapshot.id if snapshot else None,
+        )
+
+    def set_volume_metadata(
+        self, driver: GatewayOpenStackNodeDriver, volume: StorageVolume, values: dict
+    ) -> None:
+        metadata = None
+        if "property" in values:
+            metadata = {k: str(v) for k, v in (values["property"] or {}).items()}
+            check_metadata(metadata)
+        changes = {
+            name: values[name] or None
+            for name in ("name", "description")
+            if name in values
+        }
+        driver.ex_update_volume(volume, values=changes, metadata=metadata)
+
+    def create_snapshot(
+        self, driver: GatewayOpenStackNodeDriver, volume: StorageVolume, values: dict
+    ) -> VolumeSnapshot:
+        return driver.create_volume_snapshot(
+            volume,
+            values.get("name"),
+            ex_description=values.get("description") or None,
+            ex_force=False,
+        )
+
+    def destroy_volume(
+        self, driver: GatewayOpenStackNodeDriver, volume: StorageVolume
+    ) -> None:
+        # Cinder refuses to delete a volume that has snapshots, with a 400
+        # that names six reasons: say the one that holds.
+        if any(
+            s.extra.get("volume_id") == volume.id for s in driver.ex_list_snapshots()
+        ):
+            raise Conflict(f"volume {volume.id} has volume images: delete them first")
+        driver.destroy_volume(volume)
+
+    def detach(
+        self, driver: GatewayOpenStackNodeDriver, node: Node, volume: StorageVolume
+    ) -> None:
+        driver.detach_volume(volume, ex_node=node)
+
+    # -- key pairs: Nova's ------------------------------------------------------
+
+    def find_key_pair(self, driver: GatewayOpenStackNodeDriver, name: str) -> KeyPair:
+        try:
+            return driver.get_key_pair(name)
+        except KeyPairDoesNotExistError as ex:
+            raise NotFound(f"no credential {name}") from ex
+
 
 def _visible(image: NodeImage) -> bool:
     """Tell whether this project may see ``image``: not another's private one
@@ -506,3 +701,9 @@ def _visible(image: NodeImage) -> bool:
 def _status(node: Node) -> str:
     """Nova's own status of a node (libcloud keeps only its mapped state)."""
     return (node.extra or {}).get("nova_status") or ""
+
+
+def _own(driver: GatewayOpenStackNodeDriver, extra: Mapping | None) -> bool:
+    """Tell whether a volume or snapshot is this project's: an admin token
+    reads other projects' by id (the driver marks them)."""
+    return bool((extra or {}).get("own"))

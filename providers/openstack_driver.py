@@ -13,6 +13,12 @@
 - Nodes keep Nova's own ``status`` (``extra["nova_status"]``).
 - Images are deleted through Glance v2, not Nova's image proxy (gone from
   microversion 2.36 on).
+- Cinder volumes are made with their name, description and metadata
+  (libcloud's ``create_volume`` writes the name as the description and as a
+  ``contents`` key), and keep their project id; a volume Nova is still
+  attaching (Cinder ``reserved``/``attaching``, no attachment listed yet) is
+  given its attachment from Cinder's attachments API, so it is never seen
+  attached to nothing.
 """
 
 from __future__ import annotations
@@ -24,11 +30,19 @@ from typing import Any
 from libcloud.common.exceptions import BaseHTTPError
 from libcloud.compute.base import Node
 from libcloud.compute.base import NodeImage
+from libcloud.compute.base import StorageVolume
+from libcloud.compute.base import VolumeSnapshot
 from libcloud.compute.drivers.openstack import OpenStack_2_Connection
 from libcloud.compute.drivers.openstack import OpenStack_2_ImageConnection
 from libcloud.compute.drivers.openstack import OpenStack_2_NodeDriver
+from libcloud.compute.drivers.openstack import OpenStack_2_VolumeV2Connection
+from libcloud.compute.drivers.openstack import OpenStack_2_VolumeV3Connection
 
 UNAUTHORIZED = 401
+#: the Cinder microversion of the attachments API (3.27).
+ATTACHMENTS_API = {"OpenStack-API-Version": "volume 3.27"}
+#: the volume statuses of an attach under way.
+ATTACHING = frozenset({"reserved", "attaching"})
 
 
 class _Reauthenticating:
@@ -95,11 +109,25 @@ class GatewayImageConnection(
     pass
 
 
+class GatewayVolumeV2Connection(
+    _Reauthenticating, _KeepsProject, OpenStack_2_VolumeV2Connection
+):
+    pass
+
+
+class GatewayVolumeV3Connection(
+    _Reauthenticating, _KeepsProject, OpenStack_2_VolumeV3Connection
+):
+    pass
+
+
 class GatewayOpenStackNodeDriver(OpenStack_2_NodeDriver):
     """``OpenStack_2_NodeDriver``, re-authenticating, keeping image descriptions."""
 
     connectionCls = GatewayComputeConnection
     image_connectionCls = GatewayImageConnection
+    volumev2_connectionCls = GatewayVolumeV2Connection
+    volumev3_connectionCls = GatewayVolumeV3Connection
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -138,3 +166,88 @@ class GatewayOpenStackNodeDriver(OpenStack_2_NodeDriver):
     def delete_image(self, image: NodeImage) -> bool:
         self.image_connection.request(f"/v2/images/{image.id}", method="DELETE")
         return True
+
+    # -- Cinder ----------------------------------------------------------------
+
+    def _to_volume(self, api_node: dict) -> StorageVolume:
+        data = api_node.get("volume", api_node)
+        volume = super()._to_volume(data)
+        volume.extra["own"] = self._own(data.get("os-vol-tenant-attr:tenant_id"))
+        if data.get("status") in ATTACHING and not volume.extra["attachments"]:
+            volume.extra["attachments"] = self._pending_attachments(volume.id)
+        return volume
+
+    def _pending_attachments(self, volume_id: str) -> list[dict]:
+        answer = self._get_volume_connection().request(
+            f"/attachments/detail?volume_id={volume_id}", headers=ATTACHMENTS_API
+        )
+        return [
+            {"server_id": a.get("instance"), "device": "", "pending": True}
+            for a in answer.object.get("attachments", [])
+            if a.get("instance") and a.get("volume_id") == volume_id
+        ]
+
+    def _to_snapshot(self, data: dict) -> VolumeSnapshot:
+        data = data.get("snapshot", data)
+        snapshot = super()._to_snapshot(data)
+        snapshot.extra["own"] = self._own(
+            data.get("os-extended-snapshot-attributes:project_id")
+        )
+        return snapshot
+
+    def _own(self, project: str | None) -> bool:
+        """Tell whether a Cinder answer's project is this token's; one that
+        names none (a non-admin token is not told) is. Mapped while answering
+        a Cinder call: its token's project is known."""
+        ours = self._get_volume_connection().get_auth_class().project_id
+        return project is None or project == ours
+
+    def ex_list_volume_types(self) -> list[dict]:
+        """Return Cinder's volume types this project may use."""
+        answer = self._get_volume_connection().request("/types")
+        return list(answer.object.get("volume_types", []))
+
+    def ex_create_volume(
+        self,
+        size: int,
+        *,
+        name: str,
+        description: str,
+        metadata: dict[str, str],
+        volume_type: str,
+        snapshot_id: str | None = None,
+    ) -> StorageVolume:
+        """Create a volume with its CIMI name, description and properties."""
+        volume = {
+            "size": size,
+            "name": name or None,
+            "description": description or None,
+            "metadata": metadata,
+            "volume_type": volume_type,
+        }
+        if snapshot_id:
+            volume["snapshot_id"] = snapshot_id
+        answer = self._get_volume_connection().request(
+            "/volumes", method="POST", data={"volume": volume}
+        )
+        return self._to_volume(answer.object)
+
+    def ex_update_volume(
+        self,
+        volume: StorageVolume,
+        *,
+        values: dict[str, str | None],
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        """Set a volume's name and description; ``metadata`` replaces its own."""
+        connection = self._get_volume_connection()
+        if metadata is not None:
+            connection.request(
+                f"/volumes/{volume.id}/metadata",
+                method="PUT",
+                data={"metadata": metadata},
+            )
+        if values:
+            connection.request(
+                f"/volumes/{volume.id}", method="PUT", data={"volume": values}
+            )

@@ -56,7 +56,7 @@ def openstack() -> Iterator[OpenStack]:
     cold, 10 s warm); tests skip, naming the reason, where it cannot install.
     """
     try:
-        stack = start_openstack()
+        stack = start_openstack(cinder=True)
     except Unavailable as ex:
         pytest.skip(f"no OpenStack test stack: {ex}")
     try:

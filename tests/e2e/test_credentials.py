@@ -22,15 +22,6 @@ from tests.e2e.scenario import href_of
 from tests.support.shared import load_schema
 from tests.support.shared import without_resource_uri
 
-#: TEMPORARY, within this session's work: the clouds whose key pairs are mapped.
-MAPPED = ("mock", "ec2")
-
-
-@pytest.fixture(autouse=True)
-def _mapped(cloud):
-    if cloud.name not in MAPPED:
-        pytest.skip(f"credentials are not mapped on {cloud.name} yet")
-
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
