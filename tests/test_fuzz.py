@@ -33,10 +33,21 @@ from lxml import etree
 from gateway import config
 from gateway.app import create_app
 from gateway.cimi.schema import ACTION
+from gateway.cimi.schema import ADDRESS
+from gateway.cimi.schema import ADDRESS_CREATE
+from gateway.cimi.schema import ADDRESS_TEMPLATE
+from gateway.cimi.schema import CREDENTIAL
+from gateway.cimi.schema import CREDENTIAL_CREATE
+from gateway.cimi.schema import CREDENTIAL_TEMPLATE
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_CREATE
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import MACHINE_TEMPLATE
+from gateway.cimi.schema import MACHINE_VOLUME
+from gateway.cimi.schema import VOLUME
+from gateway.cimi.schema import VOLUME_CREATE
+from gateway.cimi.schema import VOLUME_IMAGE
+from gateway.cimi.schema import VOLUME_TEMPLATE
 from gateway.cimi.schema import Kind
 from gateway.cimi.schema import ResourceType
 
@@ -133,6 +144,9 @@ def document(rtype: ResourceType, depth: int = 0) -> st.SearchStrategy[dict]:
     )
 
 
+PUBLIC_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM5yCg0sXDSjASVLnjuzTigyU7tQg5vUh9EpVb+JV3oK"
+)
 #: what a client sends when all is well; fuzzed bodies mutate these.
 TEMPLATE = {
     "machineConfig": {"href": f"{BASE}machine_configurations/m1-small"},
@@ -144,6 +158,28 @@ VALID = {
     "MachineTemplate": TEMPLATE,
     "Machine": {"name": "renamed"},
     "Action": {"action": "http://schemas.dmtf.org/cimi/1/action/restart"},
+    "VolumeCreate": {
+        "name": "v",
+        "volumeTemplate": {"volumeConfig": {"capacity": 1048576}},
+    },
+    "Volume": {"name": "renamed"},
+    "VolumeTemplate": {
+        "volumeConfig": {"href": f"{BASE}volume_configurations/ssd"},
+        "volumeImage": {"href": f"{BASE}volume_images/snap1"},
+    },
+    "VolumeImage": {"name": "s", "imageLocation": f"{BASE}volumes/vol1"},
+    "MachineVolume": {
+        "initialLocation": "/dev/sdf",
+        "volume": {"href": f"{BASE}volumes/vol2"},
+    },
+    "CredentialCreate": {"credentialTemplate": {"key": PUBLIC_KEY}},
+    "CredentialTemplate": {"name": "k", "key": PUBLIC_KEY},
+    "AddressCreate": {"name": "a"},
+    "Address": {"resource": {"href": f"{BASE}machines/inst1"}},
+    "AddressTemplate": {
+        "protocol": "IPv4",
+        "network": {"href": f"{BASE}networks/default"},
+    },
 }
 
 
@@ -332,6 +368,23 @@ def template_path(app) -> str:
 
 TYPES = {t.name: t for t in (MACHINE_IMAGE, MACHINE_CREATE, MACHINE_TEMPLATE)}
 TYPES.update({t.name: t for t in (MACHINE, ACTION)})
+TYPES.update(
+    {
+        t.name: t
+        for t in (
+            VOLUME,
+            VOLUME_CREATE,
+            VOLUME_TEMPLATE,
+            VOLUME_IMAGE,
+            MACHINE_VOLUME,
+            CREDENTIAL_CREATE,
+            CREDENTIAL_TEMPLATE,
+            ADDRESS,
+            ADDRESS_CREATE,
+            ADDRESS_TEMPLATE,
+        )
+    }
+)
 WRITES = [
     ("POST", "/cimi/machine_images", "MachineImage", "machine_images"),
     ("POST", "/cimi/machines", "MachineCreate", "machines"),
@@ -339,6 +392,22 @@ WRITES = [
     ("PUT", "TEMPLATE", "MachineTemplate", "machine_templates"),
     ("PUT", "/cimi/machines/inst1", "Machine", "machines"),
     ("POST", "/cimi/machines/inst1/restart", "Action", "jobs"),
+    ("POST", "/cimi/volumes", "VolumeCreate", "volumes"),
+    ("PUT", "/cimi/volumes/vol1", "Volume", "volumes"),
+    ("POST", "/cimi/volume_templates", "VolumeTemplate", "volume_templates"),
+    ("POST", "/cimi/volume_images", "VolumeImage", "volume_images"),
+    ("POST", "/cimi/machines/inst2/volumes", "MachineVolume", "volumes"),
+    ("POST", "/cimi/credentials", "CredentialCreate", "credentials"),
+    (
+        "POST",
+        "/cimi/credential_templates",
+        "CredentialTemplate",
+        "credential_templates",
+    ),
+    ("POST", "/cimi/addresses", "AddressCreate", "addresses"),
+    ("PUT", "/cimi/addresses/192.168.0.1", "Address", "addresses"),
+    ("POST", "/cimi/address_templates", "AddressTemplate", "address_templates"),
+    ("POST", "/cimi/addresses/192.168.0.1/disassociate", "Action", "addresses"),
 ]
 
 
@@ -370,7 +439,14 @@ def test_bodies_of_every_type(
         listings_still_work(app, collection)
 
 
-READS = ["/cimi/machines", "/cimi/machine_images", "/cimi/jobs", "/cimi/machines/inst1"]
+READS = [
+    "/cimi/machines",
+    "/cimi/machine_images",
+    "/cimi/jobs",
+    "/cimi/machines/inst1",
+    "/cimi/volumes/vol3",
+    "/cimi/machines/inst1/volumes/vol3",
+]
 
 
 HEADERS = {
@@ -548,6 +624,11 @@ QUERIED = {
     "/cimi/machines": MACHINE,
     "/cimi/machine_images": MACHINE_IMAGE,
     "/cimi/machine_templates": MACHINE_TEMPLATE,
+    "/cimi/volumes": VOLUME,
+    "/cimi/volume_images": VOLUME_IMAGE,
+    "/cimi/machines/inst1/volumes": MACHINE_VOLUME,
+    "/cimi/credentials": CREDENTIAL,
+    "/cimi/addresses": ADDRESS,
 }
 JUNK_NAMES = ["", "x", "property", "id.x", "*", "name ", "cpu[", "operations", "$"]
 # Mostly the names of Machine's attributes (valid on /machines, most of them
