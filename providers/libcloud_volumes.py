@@ -282,8 +282,14 @@ class LibcloudVolumes(ServesVolumes, ServesVolumeImages, ServesMachineVolumes):
             node = self.find_node(driver, machine_id)
             # A fresh read: libcloud detaches what the object says is attached.
             volume = self._attached(driver, machine_id, volume_id)
-            if self.attachment(volume)["state"] == "DETACHING":
+            state = self.attachment(volume)["state"]
+            if state == "DETACHING":
                 return  # already going
+            if state != "ATTACHED":
+                # The operation is offered exactly when the detach can be made.
+                raise Conflict(
+                    f"volume {volume_id} is {state}: it can be detached once attached"
+                )
             self.detach(driver, node, volume)
 
     def _attached(

@@ -195,3 +195,42 @@ def test_the_seeds_capture_leaves_a_job(slow_mock_gateway):
     assert job["targetResource"]["href"] == created.headers["Location"]
     wait_until(lambda: api.get(job_url).json()["status"] == "SUCCESS")
     assert api.delete(created.headers["Location"]).status_code == 200
+
+
+def test_volume_jobs_follow_a_slow_cloud(slow_mock_gateway):
+    """A volume's create, attach, detach and delete each run for the cloud's
+    second, then succeed; nobody polls in between but the test."""
+    base = slow_mock_gateway.url
+    api = requests.Session()
+    api.auth, api.headers["Accept"] = MOCK_AUTH, "application/json"
+
+    created = api.post(
+        f"{base}/cimi/volumes",
+        json={"volumeTemplate": {"volumeConfig": {"capacity": 1024 * 1024}}},
+    )
+    volume_url, job_url = created.headers["Location"], created.headers["CIMI-Job-URI"]
+    assert created.json()["state"] == "CREATING"
+    assert api.get(job_url).json()["status"] == "RUNNING"
+    wait_until(lambda: api.get(job_url).json()["status"] == "SUCCESS")
+
+    attached = api.post(
+        f"{base}/cimi/machines/inst2/volumes", json={"volume": {"href": volume_url}}
+    )
+    assert attached.status_code == 201, attached.text
+    attach_job = attached.headers["CIMI-Job-URI"]
+    assert api.get(attach_job).json()["status"] == "RUNNING"
+    assert api.delete(attached.headers["Location"]).status_code == 409  # attaching
+    wait_until(lambda: api.get(attach_job).json()["status"] == "SUCCESS")
+
+    detached = api.delete(attached.headers["Location"])
+    assert detached.status_code == 202, detached.text
+    detach_job = detached.headers["CIMI-Job-URI"]
+    assert api.get(detach_job).json()["status"] == "RUNNING"
+    wait_until(lambda: api.get(detach_job).json()["status"] == "SUCCESS")
+
+    deleted = api.delete(volume_url)
+    assert api.get(volume_url).json()["state"] == "DELETING"
+    wait_until(
+        lambda: api.get(deleted.headers["CIMI-Job-URI"]).json()["status"] == "SUCCESS"
+    )
+    assert api.get(volume_url).status_code == 404
