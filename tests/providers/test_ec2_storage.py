@@ -1,0 +1,78 @@
+"""EC2's volumes, snapshots and key pairs through libcloud to moto: what the
+gateway does that libcloud alone gets wrong there."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.cimi.errors import BadRequest
+from gateway.cimi.errors import Conflict
+from gateway.cimi.errors import NotFound
+from providers.base import VolumeSpec
+from tests.providers.test_ec2 import CREDS
+from tests.providers.test_ec2 import make_provider
+from tests.support.moto import driver_for
+
+
+@pytest.fixture
+def provider(moto_reset):
+    return make_provider(moto_reset)
+
+
+def test_only_the_account_s_own_snapshots_are_listed(provider, moto_reset):
+    driver = driver_for(moto_reset)
+    # The fixture AMIs' snapshots belong to their owners' accounts.
+    everyone = driver.list_snapshots()
+    assert everyone, "moto keeps a snapshot per fixture AMI"
+    volume = provider.create_volume(CREDS, VolumeSpec("gp3", 1, name="v"))
+
+    image = provider.create_volume_image(CREDS, volume["id"], {"name": "mine"})
+
+    assert [i["id"] for i in provider.list_volume_images(CREDS)] == [image["id"]]
+    foreign = next(s for s in everyone if s.id != image["id"])
+    with pytest.raises(NotFound):
+        provider.get_volume_image(CREDS, foreign.id)
+
+
+def test_a_volume_is_tagged_when_it_is_made(provider, moto_reset):
+    volume = provider.create_volume(
+        CREDS,
+        VolumeSpec("gp2", 2, name="data", description="d", properties={"tier": "db"}),
+    )
+
+    described = driver_for(moto_reset).list_volumes(
+        ex_filters={"volume-id": volume["id"]}
+    )[0]
+    assert described.extra["tags"] == {"Name": "data", "Description": "d", "tier": "db"}
+    assert (volume["name"], volume["property"]) == ("data", {"tier": "db"})
+
+
+def test_a_volume_smaller_than_its_type_allows_is_refused(provider):
+    before = provider.list_volumes(CREDS)
+
+    with pytest.raises(BadRequest, match="at least 125 GiB"):
+        provider.create_volume(CREDS, VolumeSpec("st1", 1))
+    with pytest.raises(BadRequest, match="property"):
+        provider.create_volume(CREDS, VolumeSpec("gp3", 1, properties={"aws:x": "y"}))
+
+    assert provider.list_volumes(CREDS) == before
+
+
+def test_unknown_ids_are_404_without_asking(provider):
+    for read in (provider.get_volume, provider.get_volume_image):
+        with pytest.raises(NotFound):
+            read(CREDS, "not-an-ec2-id")
+    with pytest.raises(NotFound):
+        provider.get_volume(CREDS, "vol-0123456789abcdef0")
+    with pytest.raises(NotFound):
+        provider.get_credential(CREDS, "nobody")
+
+
+def test_a_key_pair_name_is_taken_once(provider):
+    provider.generate_credential(CREDS, "once")
+
+    with pytest.raises(Conflict):
+        provider.generate_credential(CREDS, "once")
+    provider.delete_credential(CREDS, "once")
+    with pytest.raises(NotFound):
+        provider.delete_credential(CREDS, "once")
