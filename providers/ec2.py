@@ -114,6 +114,12 @@ VOLUME_TYPES = {
     "sc1": (125, "Cold HDD (sc1)"),
     "standard": (1, "Magnetic (standard)"),
 }
+# CIMI has no IOPS attribute, and EC2 refuses an io1/io2 volume without one
+# (InvalidParameterDependency): such a volume gets gp3's baseline, 3000 IOPS,
+# within what its size allows (IOPS per GiB) and at least EC2's floor, 100.
+PROVISIONED_IOPS_PER_GIB = {"io1": 50, "io2": 500}
+BASELINE_IOPS = 3000
+MINIMUM_IOPS = 100
 
 # EC2 error codes to our errors; ``Family.*`` covers every code of a family
 # (InvalidAMIID.NotFound, InvalidAMIID.Malformed...). Unknown codes are left
@@ -143,6 +149,11 @@ ERRORS: dict[str, type[CimiError]] = {
     "UnsupportedOperation": Conflict,
     "InvalidParameterValue": BadRequest,
     "InvalidParameterCombination": BadRequest,
+    "InvalidParameterDependency": BadRequest,
+    "InvalidAttachment.NotFound": NotFound,
+    "InvalidAllocationID.NotFound": NotFound,
+    "InvalidAssociationID.NotFound": NotFound,
+    "Resource.AlreadyAssociated": Conflict,
     "InvalidKeyPair.*": BadRequest,
     "InvalidInstanceType": BadRequest,
     "InvalidUserData.*": BadRequest,
@@ -202,6 +213,15 @@ def check_region(value: str) -> None:
         raise ValueError(
             f"'{value}' is not an EC2 region libcloud knows (e.g. us-east-1)"
         )
+
+
+def provisioned_iops(volume_type: str, capacity_gib: int) -> int | None:
+    """Return the IOPS to ask for a ``volume_type`` volume of ``capacity_gib``
+    (None for a type that takes no IOPS)."""
+    per_gib = PROVISIONED_IOPS_PER_GIB.get(volume_type)
+    if per_gib is None:
+        return None
+    return max(MINIMUM_IOPS, min(BASELINE_IOPS, per_gib * capacity_gib))
 
 
 def property_tags(properties: Mapping[str, str]) -> dict[str, str]:
@@ -760,12 +780,14 @@ class EC2Provider(
             tags[NAME_TAG] = spec.name
         if spec.description:
             tags[DESCRIPTION_TAG] = spec.description
-        return driver.ex_create_tagged_volume(
+        return driver.create_volume(
             spec.capacity,
-            self._zone(driver),
-            volume_type=config["id"],
-            snapshot_id=snapshot.id if snapshot else None,
-            tags=tags,
+            None,
+            location=self._zone(driver),
+            snapshot=snapshot,
+            ex_volume_type=config["id"],
+            ex_iops=provisioned_iops(config["id"], spec.capacity),
+            ex_tags=tags,
         )
 
     def set_volume_metadata(
@@ -779,8 +801,11 @@ class EC2Provider(
         tags = property_tags(values.get("property") or {})
         if values.get("name"):
             tags[NAME_TAG] = values["name"]
-        return driver.ex_create_tagged_snapshot(
-            volume, description=values.get("description") or "", tags=tags
+        return driver.create_volume_snapshot(
+            volume,
+            None,
+            ex_metadata=tags,
+            ex_description=values.get("description") or "",
         )
 
     def attach(

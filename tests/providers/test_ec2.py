@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import socket
-import time
 from datetime import UTC
 from datetime import datetime
 
@@ -261,17 +260,24 @@ def test_unknown_configuration_is_not_found(provider):
         provider.get_machine_configuration(CREDS, "x99.huge")
 
 
-def test_configurations_are_mapped_once_and_handed_out_as_copies():
+def test_configurations_are_mapped_once_and_handed_out_as_copies(monkeypatch):
     provider = pure_provider()
+    mapped = []
+    to_configuration = provider.to_machine_configuration
+    monkeypatch.setattr(
+        provider,
+        "to_machine_configuration",
+        lambda size: mapped.append(size.id) or to_configuration(size),
+    )
     first = provider.list_machine_configurations(CREDS)
     first[0]["name"] = "changed"
+    mapped_once = len(mapped)
 
-    started = time.perf_counter()
     again = provider.list_machine_configurations(CREDS)
-    elapsed = time.perf_counter() - started
 
     assert again[0]["name"] != "changed"
-    assert elapsed < 0.05  # warm: copies of a cached list, ~0.2 ms
+    assert mapped_once == len(first)
+    assert len(mapped) == mapped_once  # the second list is the cached one
 
 
 def test_configurations_follow_the_region():
