@@ -106,11 +106,13 @@ class CimiMiddleware:
         if not body and req.method != "HEAD":
             # Nothing to describe (a DELETE's 200): no Content-Type either.
             resp.content_type = None
+        elif resp.get_header("Cache-Control") == "no-store":
+            # A private key's one answer: kept by no cache, and no tag of it
+            # (a tag of a body holding a secret, which no later read matches).
+            resp.vary = ("Accept",)
         elif resp.status_code in (200, 201) and body:
             resp.etag = tag = entity_tag(body)
-            # A responder that says no-store (a private key's one answer) keeps it.
-            if resp.get_header("Cache-Control") != "no-store":
-                resp.cache_control = ("max-age=0", "private", "must-revalidate")
+            resp.cache_control = ("max-age=0", "private", "must-revalidate")
             # The same URL answers XML or JSON: a cache must key on Accept.
             resp.vary = ("Accept",)
             if req.method in ("GET", "HEAD") and not_modified(req, tag):

@@ -13,7 +13,9 @@ import base64
 import binascii
 import hashlib
 import re
-import struct
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from gateway.cimi.errors import BadRequest
 
@@ -44,6 +46,10 @@ def public_key_line(given: str) -> str:
             raise BadRequest("key: hex that is no OpenSSH public key") from ex
     if len(text) > MAX_KEY_CHARS:
         raise BadRequest(f"key: longer than {MAX_KEY_CHARS} characters")
+    if not text.replace("\t", " ").isprintable():
+        # One line, one key: a line break in the comment would slip a second
+        # key into the machine's authorized_keys.
+        raise BadRequest("key: one OpenSSH public key line, without line breaks")
     parts = text.split(None, 2)
     if len(parts) < 2 or parts[0] not in KEY_TYPES:
         raise BadRequest(
@@ -52,13 +58,15 @@ def public_key_line(given: str) -> str:
         )
     kind, blob = parts[0], parts[1]
     try:
-        raw = base64.b64decode(blob, validate=True)
-        (length,) = struct.unpack(">I", raw[:4])
-        named = raw[4 : 4 + length].decode("ascii")
-    except (binascii.Error, ValueError, struct.error, UnicodeDecodeError) as ex:
+        base64.b64decode(blob, validate=True)
+    except (binascii.Error, ValueError) as ex:
         raise BadRequest("key: its Base64 part does not decode") from ex
-    if named != kind or len(raw) <= 4 + length:
-        raise BadRequest(f"key: the key inside is not a {kind} key")
+    try:
+        # The whole key read as OpenSSH reads it: every field, of its length,
+        # the curve of its type; a key cut short or padded is refused here.
+        serialization.load_ssh_public_key(f"{kind} {blob}".encode("ascii"))
+    except (ValueError, UnsupportedAlgorithm) as ex:
+        raise BadRequest(f"key: the key inside is not a whole {kind} key") from ex
     return " ".join(parts)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from libcloud.compute.base import KeyPair
 from libcloud.compute.base import NodeDriver
 
@@ -59,7 +61,13 @@ class LibcloudCredentials(ServesCredentials):
         with self.calling(creds):
             self._check_free(driver, name)
             pair = driver.create_key_pair(name)
-        return self.to_credential(pair), pair.private_key or ""
+            private_key = pair.private_key or ""
+            # Read back: the pair with its public key, and the driver's
+            # connection keeps this answer now, not the one holding the
+            # private key (cached drivers live long).
+            with contextlib.suppress(NotFound):  # not listed yet: as made
+                pair = self.find_key_pair(driver, name)
+        return self.to_credential(pair), private_key
 
     def delete_credential(self, creds: Credentials, name: str) -> None:
         driver = self.driver(creds)

@@ -36,8 +36,15 @@ _NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 def _check_key(values: dict) -> None:
+    # Kept as the key line, shown in hex as a Credential's key is.
     if "key" in values:
-        public_key_line(values["key"])
+        values["key"] = public_key_line(values["key"])
+
+
+def _key_in_hex(values: dict) -> dict:
+    if values.get("key"):
+        values["key"] = key_hex(public_key_line(values["key"]))
+    return values
 
 
 CREDENTIAL_TEMPLATES = TemplateShape(
@@ -48,6 +55,7 @@ CREDENTIAL_TEMPLATES = TemplateShape(
     required=(),
     check=lambda provider, links, creds, stored: None,
     checked_values=_check_key,
+    shown_values=_key_in_hex,
 )
 
 CredentialTemplates = responder(CREDENTIAL_TEMPLATES)
@@ -109,10 +117,10 @@ class Credentials:
         name = (
             values.get("name") or merged.get("name") or f"cimi-{uuid.uuid4().hex[:8]}"
         )
-        if not _NAME.fullmatch(name):
+        if not _NAME.fullmatch(name) or name in (".", ".."):
             raise BadRequest(
                 f"name: {name[:60]!r}; a credential's name is 1 to 128 letters, "
-                "digits, '.', '_' or '-'"
+                "digits, '.', '_' or '-', other than '.' and '..'"
             )
         if "key" in merged:
             answer = self.provider.import_credential(

@@ -52,7 +52,9 @@ class TemplateShape:
         plain: the attributes kept as they are.
         required: the references a new template must have.
         check: refuses values naming what the cloud lacks.
-        checked_values: refuses plain values that cannot work (Base64...).
+        checked_values: refuses plain values that cannot work (Base64...),
+            and may put them in the one form kept.
+        shown_values: turns plain values as kept into their wire form.
     """
 
     rtype: ResourceType
@@ -62,6 +64,7 @@ class TemplateShape:
     required: tuple[str, ...]
     check: Check
     checked_values: Callable[[dict], None] = lambda values: None
+    shown_values: Callable[[dict], dict] = lambda values: values
 
     @property
     def label(self) -> str:
@@ -85,7 +88,9 @@ class TemplateShape:
 
     def from_stored(self, links: Links, stored: dict) -> dict:
         """Return a stored template as values with hrefs."""
-        values = {name: stored[name] for name in self.plain if name in stored}
+        values = self.shown_values(
+            {name: stored[name] for name in self.plain if name in stored}
+        )
         for name, rtype in self.references.items():
             if name in stored:
                 values[name] = links.expand(stored[name], rtype)

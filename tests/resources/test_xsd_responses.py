@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.scenario import PUBLIC_KEY
 from tests.resources.conftest import AUTH
 from tests.support.shared import load_schema
 from tests.support.shared import without_resource_uri
@@ -185,7 +186,14 @@ def test_credential_documents_validate(mock_client, schema):
             "credentialTemplate": {"href": template.headers["Location"]},
         },
     )
-    for response in (template, generated):
+    # A key given as its OpenSSH line is shown as DSP8009's hexBinary.
+    keyed = mock_client.simulate_post(
+        "/cimi/credential_templates",
+        headers=json_in,
+        json={"name": "k", "key": PUBLIC_KEY},
+    )
+    assert f"<key>{PUBLIC_KEY.encode().hex()}</key>" in keyed.text
+    for response in (template, generated, keyed):
         assert response.status_code == 201, response.text
         root = without_resource_uri(response.content)
         assert schema.validate(root), (response.text, schema.error_log)
