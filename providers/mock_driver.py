@@ -16,6 +16,7 @@ stays behind as a tombstone, so its id never names a new machine.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -92,6 +93,22 @@ def settle(record: dict | None, now: datetime) -> dict | None:
         "status": transition["next"],
         "transition": None,
     }
+
+
+def _attached_to(volume: dict, node_id: str) -> bool:
+    """Tell whether a volume record is attached (or attaching) to a node."""
+    return (volume.get("attachment") or {}).get("node") == node_id
+
+
+def _unattached(volume: dict) -> None:
+    """Refuse a change (an attach, a delete) to a volume in use."""
+    if where := volume.get("attachment"):
+        node = where["node"]
+        raise Conflict(f"mock cloud: volume {volume['id']} in use, attached to {node}")
+
+
+class _Elsewhere(Exception):
+    """The volume is no longer on the machine being freed of it."""
 
 
 class MockNodeDriver(NodeDriver):
@@ -323,9 +340,29 @@ class MockNodeDriver(NodeDriver):
         self._update(node, self._after_delay("SHUTTING_DOWN", None))
         # As on EC2, a machine's volumes are detached when it goes.
         for volume in self._records(VOLUME):
-            if (volume.get("attachment") or {}).get("node") == node.id:
-                self._write(VOLUME, volume["id"], {"attachment": None})
+            if _attached_to(volume, node.id):
+                self._release(volume["id"], node.id)
         return True
+
+    def _release(self, volume_id: str, node_id: str) -> None:
+        """Detach a volume from a machine that is going, at once.
+
+        An attach or detach under way goes too: when due, its ``set`` would
+        attach the volume to a machine that is no more, for good.
+        """
+
+        def still_on_node(record: dict) -> None:
+            if not _attached_to(record, node_id):
+                raise _Elsewhere
+
+        # Detached (or gone) meanwhile: nothing of this machine's is left to free.
+        with contextlib.suppress(_Elsewhere, NotFound):
+            self._write(
+                VOLUME,
+                volume_id,
+                {"attachment": None, "transition": None},
+                check=still_on_node,
+            )
 
     def ex_set_metadata(
         self,
@@ -340,8 +377,20 @@ class MockNodeDriver(NodeDriver):
 
     # -- volumes and their snapshots ------------------------------------------
 
-    def _write(self, kind: str, record_id: str, values: dict, *allowed: str) -> dict:
-        """Write ``values`` into a volume or snapshot record, as ``_update``."""
+    def _write(
+        self,
+        kind: str,
+        record_id: str,
+        values: dict,
+        *allowed: str,
+        check: Callable[[dict], None] | None = None,
+    ) -> dict:
+        """Write ``values`` into a volume or snapshot record, as ``_update``.
+
+        ``check`` sees the record each try is about to replace and raises to
+        refuse the change: a check made before ``_write`` can be overtaken by
+        another writer, one made here cannot.
+        """
         for _ in range(_MAX_WRITE_TRIES):
             stored = self.store.get(self.namespace, kind, record_id)
             record = settle(stored, self.clock())
@@ -349,6 +398,8 @@ class MockNodeDriver(NodeDriver):
                 raise NotFound(f"mock cloud: no {kind} {record_id}")
             if allowed and record["status"] not in allowed:
                 raise Conflict(f"mock cloud: {kind} {record_id} is {record['status']}")
+            if check is not None:
+                check(record)
             if self.store.replace(
                 self.namespace, kind, record_id, record | values, expected=stored
             ):
@@ -393,12 +444,11 @@ class MockNodeDriver(NodeDriver):
         return self._to_volume(settle(record, self.clock()))
 
     def destroy_volume(self, volume: StorageVolume) -> bool:
-        record = self._record(VOLUME, volume.id)
-        if record.get("attachment"):
-            raise Conflict(f"mock cloud: volume {volume.id} is attached")
-        if record["status"] == "deleting":
+        if self._record(VOLUME, volume.id)["status"] == "deleting":
             return True
-        self._write(VOLUME, volume.id, self._after_delay("deleting", None))
+        self._write(
+            VOLUME, volume.id, self._after_delay("deleting", None), check=_unattached
+        )
         return True
 
     def attach_volume(
@@ -407,11 +457,9 @@ class MockNodeDriver(NodeDriver):
         machine = self._record(MACHINE, node.id)
         if machine["status"] not in ("RUNNING", "STOPPED"):
             raise Conflict(f"mock cloud: machine {node.id} is {machine['status']}")
-        record = self._record(VOLUME, volume.id)
-        if record.get("attachment"):
-            raise Conflict(f"mock cloud: volume {volume.id} is in use")
         attachment = {"node": node.id, "device": device or "/dev/sdf"}
-        change = self._after_delay(record["status"], record["status"])
+        # Only an available volume is written to, so it stays available.
+        change = self._after_delay("available", "available")
         change["transition"]["set"] = {
             "attachment": {**attachment, "status": "attached"}
         }
@@ -420,6 +468,7 @@ class MockNodeDriver(NodeDriver):
             volume.id,
             {**change, "attachment": {**attachment, "status": "attaching"}},
             "available",
+            check=_unattached,
         )
         return True
 

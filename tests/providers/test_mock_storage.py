@@ -134,3 +134,56 @@ def test_addresses_are_released_only_once_off_their_machine(slow):
     slow.release_address(CREDS, address["id"])
     with pytest.raises(NotFound):
         slow.get_address(CREDS, address["id"])
+
+
+def test_an_attach_under_way_goes_with_its_deleted_machine(slow, clock):
+    slow.attach_volume(CREDS, "inst2", "vol1", "/dev/sdg")
+    slow.delete_machine(CREDS, "inst2")
+
+    # Were the attach still pending, it would land on a machine that is gone.
+    clock.advance(DELAY)
+    assert "delete" in slow.get_volume(CREDS, "vol1")["operations"]
+    slow.delete_volume(CREDS, "vol1")
+    clock.advance(DELAY)
+    with pytest.raises(NotFound):
+        slow.get_volume(CREDS, "vol1")
+
+
+def land_before_next_write(store, monkeypatch, competing) -> None:
+    """Run ``competing`` once, just before the store's next write.
+
+    It then falls between a writer's read and its compare-and-swap: the
+    window two workers race in, made deterministic.
+    """
+    replace = store.replace
+
+    def replace_after_competing(*args, **kwargs):
+        monkeypatch.setattr(store, "replace", replace)
+        competing()
+        return replace(*args, **kwargs)
+
+    monkeypatch.setattr(store, "replace", replace_after_competing)
+
+
+def test_of_two_attaches_of_one_volume_one_wins(slow, store, clock, monkeypatch):
+    land_before_next_write(
+        store, monkeypatch, lambda: slow.attach_volume(CREDS, "inst3", "vol1", "")
+    )
+
+    with pytest.raises(Conflict, match="in use"):
+        slow.attach_volume(CREDS, "inst2", "vol1", "/dev/sdg")
+    clock.advance(DELAY)
+    assert [v["id"] for v in slow.list_machine_volumes(CREDS, "inst3")] == ["vol1"]
+    assert slow.list_machine_volumes(CREDS, "inst2") == []
+
+
+def test_a_volume_attached_meanwhile_is_not_deleted(slow, store, clock, monkeypatch):
+    land_before_next_write(
+        store, monkeypatch, lambda: slow.attach_volume(CREDS, "inst3", "vol1", "")
+    )
+
+    with pytest.raises(Conflict, match="attached"):
+        slow.delete_volume(CREDS, "vol1")
+    clock.advance(DELAY)
+    assert slow.get_volume(CREDS, "vol1")["state"] == "AVAILABLE"
+    assert [v["id"] for v in slow.list_machine_volumes(CREDS, "inst3")] == ["vol1"]
