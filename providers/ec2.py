@@ -32,6 +32,7 @@ from gateway.cimi.errors import CimiError
 from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import Forbidden
 from gateway.cimi.errors import NotFound
+from gateway.cimi.errors import ProviderFailed
 from gateway.cimi.errors import ProviderUnavailable
 from gateway.cimi.errors import Unauthorized
 from providers.base import DELETE
@@ -114,6 +115,8 @@ VOLUME_TYPES = {
     "sc1": (125, "Cold HDD (sc1)"),
     "standard": (1, "Magnetic (standard)"),
 }
+#: the devices EC2 suggests for data volumes, in the order they are given out.
+DATA_DEVICES = tuple(f"/dev/sd{letter}" for letter in "fghijklmnop")
 # CIMI has no IOPS attribute, and EC2 refuses an io1/io2 volume without one
 # (InvalidParameterDependency): such a volume gets gp3's baseline, 3000 IOPS,
 # within what its size allows (IOPS per GiB) and at least EC2's floor, 100.
@@ -150,6 +153,10 @@ ERRORS: dict[str, type[CimiError]] = {
     "InvalidParameterValue": BadRequest,
     "InvalidParameterCombination": BadRequest,
     "InvalidParameterDependency": BadRequest,
+    "InvalidSubnetID.*": NotFound,
+    "InvalidIPAddress.InUse": Conflict,
+    "AddressLimitExceeded": ProviderUnavailable,
+    "SnapshotCreationPerVolumeRateExceeded": ProviderUnavailable,
     "InvalidAttachment.NotFound": NotFound,
     "InvalidAllocationID.NotFound": NotFound,
     "InvalidAssociationID.NotFound": NotFound,
@@ -815,8 +822,21 @@ class EC2Provider(
         volume: StorageVolume,
         device: str,
     ) -> None:
-        # EC2 wants a device; /dev/sdf is the first it suggests for data.
-        driver.attach_volume(node, volume, device or "/dev/sdf")
+        # EC2 wants a device: the first of those it suggests for data
+        # (/dev/sdf to /dev/sdp) the instance does not use yet.
+        if not device:
+            used = {
+                mapping.get("device_name")
+                for mapping in node.extra.get("block_device_mapping") or ()
+            } | {(v.extra or {}).get("device") for v in driver.list_volumes(node=node)}
+            free = [d for d in DATA_DEVICES if d not in used]
+            if not free:
+                raise Conflict(
+                    f"machine {node.id} has no free device for a volume "
+                    f"({DATA_DEVICES[0]} to {DATA_DEVICES[-1]} are in use)"
+                )
+            device = free[0]
+        driver.attach_volume(node, volume, device)
 
     def _zone(self, driver: GatewayEC2NodeDriver) -> str:
         """The zone volumes are made in: the configured one, else the region's first."""
@@ -824,8 +844,9 @@ class EC2Provider(
         if not zone:
             zone = self._zones.get(self.setting("region"))
             if zone is None:
-                zones = sorted(
-                    loc.availability_zone.name for loc in driver.list_locations()
-                )
+                # Availability zones only: not an account's Local Zones.
+                zones = driver.ex_list_zone_names()
+                if not zones:
+                    raise ProviderFailed("EC2 lists no available zone in this region")
                 zone = self._zones[self.setting("region")] = zones[0]
         return zone

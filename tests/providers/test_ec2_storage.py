@@ -12,6 +12,7 @@ from providers.base import VolumeSpec
 from tests.providers.test_ec2 import CREDS
 from tests.providers.test_ec2 import make_provider
 from tests.support.moto import driver_for
+from tests.support.moto import run_instance
 
 
 @pytest.fixture
@@ -96,3 +97,32 @@ def test_a_key_pair_name_is_taken_once(provider):
     provider.delete_credential(CREDS, "once")
     with pytest.raises(NotFound):
         provider.delete_credential(CREDS, "once")
+
+
+def test_a_generated_private_key_is_not_kept_by_the_driver(provider):
+    credential, private_key = provider.generate_credential(CREDS, "kept-nowhere")
+
+    assert "PRIVATE KEY" in private_key
+    assert credential["key"].startswith("ssh-")  # read back, with its public key
+    # The thread's cached driver holds its connection's last answer.
+    kept = provider.driver(CREDS).connection.connection.response
+    assert private_key.splitlines()[1] not in (kept.text if kept else "")
+    provider.delete_credential(CREDS, "kept-nowhere")
+
+
+def test_volumes_attached_without_a_device_get_free_ones(provider, moto_reset):
+    machine = run_instance(moto_reset)
+    one = provider.create_volume(CREDS, VolumeSpec("gp3", 1))
+    two = provider.create_volume(CREDS, VolumeSpec("gp3", 1))
+
+    first = provider.attach_volume(CREDS, machine, one["id"], "")
+    second = provider.attach_volume(CREDS, machine, two["id"], "")
+
+    # AWS refuses a second volume at a device in use; the root is /dev/sda1.
+    devices = {a["initialLocation"] for a in (first, second)}
+    assert devices == {"/dev/sdf", "/dev/sdg"}
+
+
+def test_an_unknown_subnet_is_404(provider):
+    with pytest.raises(NotFound):
+        provider.get_network(CREDS, "subnet-0123456789abcdef0")
