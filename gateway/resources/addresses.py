@@ -133,7 +133,12 @@ class Addresses:
         check_if_match(req, Document(ADDRESS, current))
         wanted = given.pop("resource", None)
         check_read_only(links, ADDRESS, given, current)
-        changed = set(given) - {"id", "created", "updated", "operation"}
+        # A client PUTs back what it read: only what differs is an edit.
+        changed = {
+            name
+            for name, value in given.items()
+            if not ADDRESS.by_name[name].read_only and value != current.get(name)
+        }
         if changed:
             raise BadRequest(
                 f"{', '.join(sorted(changed))}: an edit of an address sets its "
@@ -151,6 +156,11 @@ class Addresses:
                     "disassociate it first"
                 )
             if address.get("resource") != machine_id:
+                try:
+                    self.mount.provider.get_machine(creds, machine_id)  # type: ignore[attr-defined]
+                except NotFound as ex:
+                    # The address is there: what is missing is in the body.
+                    raise BadRequest(f"resource: {ex.message}") from ex
                 address = self.provider.associate_address(creds, id, machine_id)
         resp.media = links.document(ADDRESS, address)
 

@@ -11,6 +11,7 @@ from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_CONFIGURATION
 from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.cimi.schema import NETWORK
 from gateway.cimi.schema import VOLUME
 from gateway.cimi.schema import VOLUME_CONFIGURATION
 from gateway.cimi.schema import VOLUME_IMAGE
@@ -25,6 +26,7 @@ from providers.base import Provider
 from providers.families import ServesMachineConfigurations
 from providers.families import ServesMachineImages
 from providers.families import ServesMachines
+from providers.families import ServesNetworks
 from providers.families import ServesVolumeImages
 from providers.families import ServesVolumes
 
@@ -49,6 +51,8 @@ def readers(
         )
     if isinstance(provider, ServesVolumeImages):
         read[VOLUME_IMAGE] = functools.partial(provider.get_volume_image, creds)
+    if isinstance(provider, ServesNetworks):
+        read[NETWORK] = functools.partial(provider.get_network, creds)
     return read
 
 

@@ -67,12 +67,13 @@ class MachineVolumes:
         device = values.get("initialLocation", "")
         namespace = self.mount.namespace(creds)
         target = (machine_volumes_path(id), volume_id)
+        # The machine in the URL first: missing, it is the 404; what else is
+        # missing is the volume the body names, a 400.
+        self.mount.provider.get_machine(creds, id)  # type: ignore[attr-defined]
         try:
             with failed_job(resp, links, self.jobs, namespace, ATTACH, target):
                 attached = self.provider.attach_volume(creds, id, volume_id, device)
         except NotFound as ex:
-            if "machine" in ex.message:
-                raise
             raise BadRequest(f"volume: {ex.message}") from ex
         job = self.jobs.record(
             namespace,

@@ -75,7 +75,14 @@ def test_the_life_of_an_address(networked: Cloud, api):
             a["id"] for a in api.get(cep["addresses"]["href"]).json()["addresses"]
         ]
 
-        associated = api.put(url, json={"resource": {"href": machine["id"]}})
+        nobody = api.put(
+            url, json={"resource": {"href": href_of(cep["machines"], "x")}}
+        )
+        assert nobody.status_code == 400, nobody.text  # the body names no machine
+        assert "resource" not in api.get(url).json()
+        # A client edits what it read: the whole document, one value changed.
+        edited = {**address, "resource": {"href": machine["id"]}}
+        associated = api.put(url, json=edited)
         assert associated.status_code == 200, associated.text
         address = api.get(url).json()
         assert address["resource"]["href"] == machine["id"]
@@ -84,7 +91,7 @@ def test_the_life_of_an_address(networked: Cloud, api):
         assert refused.status_code == 409, refused.text
         # Moving it needs a disassociate first: no silent theft.
         other = api.put(url, json={"resource": {"href": href_of(cep["machines"], "x")}})
-        assert other.status_code in (404, 409), other.text
+        assert other.status_code == 409, other.text
 
         off = api.post(
             operation(address, "disassociate"),

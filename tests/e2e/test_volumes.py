@@ -293,6 +293,8 @@ def test_refusals_on_the_way(cloud, api):
     try:
         for body, status in (
             ({"volume": {"href": href_of(cep["volumes"], "no-such")}}, 400),
+            # Whatever the cloud's words for it, a missing volume is the body's.
+            ({"volume": {"href": href_of(cep["volumes"], "machine1")}}, 400),
             ({"volume": {"href": f"{ELSEWHERE}/volumes/x"}}, 400),
             ({"initialLocation": "/dev/sdf"}, 400),
         ):

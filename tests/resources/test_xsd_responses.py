@@ -227,6 +227,7 @@ def test_address_documents_validate(mock_client, schema):
         headers={**AUTH, "Accept": "application/xml"},
     )
     assert b"<cpu>" in expanded.content
+    assert b"<networkType>" in expanded.content  # the network inlined too
     for response in (template, allocated, associated, expanded):
         assert response.status_code in (200, 201), response.text
         root = without_resource_uri(response.content)
