@@ -141,6 +141,8 @@ SNAPSHOT_STATE = {
     "backing-up": "AVAILABLE",
     "deleting": "DELETING",
 }
+#: the Cinder volume statuses a (forced) snapshot is taken in.
+SNAPSHOTTABLE = frozenset({"available", "in-use"})
 #: Nova's HTTP answers to our errors; others are the base's 502.
 ERRORS: dict[int, type[CimiError]] = {
     400: BadRequest,
@@ -160,6 +162,8 @@ EDITABLE_STATUSES = frozenset({"ACTIVE", "SHUTOFF", "PAUSED", "SUSPENDED"})
 SHELVED = frozenset({"SHELVED", "SHELVED_OFFLOADED"})
 #: how long a create asked to end STOPPED waits for Nova to build the server.
 STOP_WAIT = 5.0
+#: how long a volume image delete waits for Cinder to drop the snapshot.
+DELETE_WAIT = 5.0
 #: how long a project's flavors are kept: a machine read needs them for its
 #: cpu and memory, and flavors change rarely.
 FLAVOR_SECONDS = 300
@@ -620,6 +624,8 @@ class OpenStackProvider(LibcloudVolumes, LibcloudCredentials, LibcloudProvider):
     ) -> VolumeSnapshot:
         if not _UUID.fullmatch(snapshot_id):
             raise NotFound(f"no volume image {snapshot_id}")
+        # Read from Cinder (the driver's): an admin token reads another
+        # project's snapshot by id, and only Cinder's answer says whose it is.
         snapshot = driver.ex_get_snapshot(snapshot_id)
         if not _own(driver, snapshot.extra):
             raise NotFound(f"no volume image {snapshot_id}")
@@ -660,12 +666,47 @@ class OpenStackProvider(LibcloudVolumes, LibcloudCredentials, LibcloudProvider):
     def create_snapshot(
         self, driver: GatewayOpenStackNodeDriver, volume: StorageVolume, values: dict
     ) -> VolumeSnapshot:
+        # Cinder snapshots an in-use volume when forced (as EC2 snapshots an
+        # attached one), and no volume in another status even then.
+        status = (volume.extra or {}).get("state")
+        if status not in SNAPSHOTTABLE:
+            raise Conflict(f"volume {volume.id} is {status}: it cannot be captured now")
         return driver.create_volume_snapshot(
             volume,
             values.get("name"),
             ex_description=values.get("description") or None,
-            ex_force=False,
+            ex_force=True,
         )
+
+    def delete_volume_image(self, creds: Credentials, image_id: str) -> None:
+        driver = self.driver(creds)
+        with self.calling(creds):
+            snapshot = self.find_snapshot(driver, image_id)
+            driver.destroy_volume_snapshot(snapshot)
+            self._gone_when_deleted(driver, snapshot.id)
+
+    def _gone_when_deleted(
+        self, driver: GatewayOpenStackNodeDriver, snapshot_id: str
+    ) -> None:
+        """Wait a few seconds for Cinder to drop a snapshot it is deleting.
+
+        NOTE: Cinder deletes in the background; the delete is answered as
+        done, so the image should read as gone. One Cinder takes longer than
+        ``DELETE_WAIT`` over is answered all the same, and reads DELETING.
+        """
+        deadline = time.monotonic() + DELETE_WAIT
+        while True:
+            try:
+                snapshot = driver.ex_get_snapshot(snapshot_id)
+            except BaseHTTPError as ex:
+                if ex.code == 404:
+                    return
+                raise
+            status = snapshot.extra.get("status")
+            if status != "deleting" or time.monotonic() >= deadline:
+                log.warning("snapshot %s is still %s", snapshot_id, status)
+                return
+            time.sleep(0.2)
 
     def destroy_volume(
         self, driver: GatewayOpenStackNodeDriver, volume: StorageVolume

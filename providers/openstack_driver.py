@@ -19,6 +19,9 @@
   attaching (Cinder ``reserved``/``attaching``, no attachment listed yet) is
   given its attachment from Cinder's attachments API, so it is never seen
   attached to nothing.
+- One snapshot is read from Cinder (``/snapshots/{id}``), not through Nova's
+  ``/os-snapshots`` proxy, whose answer names no project; a volume or snapshot
+  whose answer names no project is not this token's.
 """
 
 from __future__ import annotations
@@ -196,11 +199,37 @@ class GatewayOpenStackNodeDriver(OpenStack_2_NodeDriver):
         return snapshot
 
     def _own(self, project: str | None) -> bool:
-        """Tell whether a Cinder answer's project is this token's; one that
-        names none (a non-admin token is not told) is. Mapped while answering
-        a Cinder call: its token's project is known."""
+        """Tell whether a Cinder answer's project is this token's. One that
+        names none is not: Cinder tells a project's readers (and admins) the
+        project of what they read, and an answer that does not say whose it
+        is (Nova's snapshot proxy) could be any project's. Mapped while
+        answering a Cinder call: its token's project is known."""
         ours = self._get_volume_connection().get_auth_class().project_id
-        return project is None or project == ours
+        return project is not None and project == ours
+
+    def ex_get_snapshot(self, snapshotId: str) -> VolumeSnapshot:
+        """Read one snapshot from Cinder, which says whose it is.
+
+        NOTE: libcloud's (OpenStack 1.1's) reads it through Nova's
+        ``/os-snapshots`` proxy, whose answer names no project: an admin
+        token would take another project's snapshot for its own.
+        """
+        answer = self._get_volume_connection().request(f"/snapshots/{snapshotId}")
+        return self._to_snapshot(answer.object)
+
+    def create_volume_snapshot(
+        self,
+        volume: StorageVolume,
+        name: str | None = None,
+        ex_description: str | None = None,
+        ex_force: bool = True,
+    ) -> VolumeSnapshot:
+        snapshot = super().create_volume_snapshot(
+            volume, name, ex_description=ex_description, ex_force=ex_force
+        )
+        # Cinder's answer to a create names no project: it is this token's.
+        snapshot.extra["own"] = True
+        return snapshot
 
     def ex_list_volume_types(self) -> list[dict]:
         """Return Cinder's volume types this project may use."""
@@ -230,7 +259,10 @@ class GatewayOpenStackNodeDriver(OpenStack_2_NodeDriver):
         answer = self._get_volume_connection().request(
             "/volumes", method="POST", data={"volume": volume}
         )
-        return self._to_volume(answer.object)
+        made = self._to_volume(answer.object)
+        # Cinder's answer to a create names no project: it is this token's.
+        made.extra["own"] = True
+        return made
 
     def ex_update_volume(
         self,

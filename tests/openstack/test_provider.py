@@ -6,6 +6,7 @@ import base64
 import time
 
 import pytest
+from libcloud.compute.base import StorageVolume
 
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import Conflict
@@ -14,6 +15,7 @@ from gateway.cimi.errors import Unauthorized
 from gateway.store import Store
 from providers.base import Credentials
 from providers.base import MachineSpec
+from providers.base import VolumeSpec
 from providers.openstack import MACHINE_STATE
 from providers.openstack import OpenStackProvider
 from providers.openstack import machine_state
@@ -331,3 +333,112 @@ def test_operations_are_what_nova_takes_in_that_status(status, task, operations)
     assert ("capture" in provider.to_machine(node)["operations"]) == (
         status in ("ACTIVE", "SHUTOFF") and task is None
     )
+
+
+def _until(read, done, timeout=60):
+    """Read until ``done`` holds of what ``read`` answers; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"still {value!r}"
+        time.sleep(0.3)
+
+
+def test_another_projects_snapshot_is_not_this_mounts(provider, creds, openstack):
+    """The mount's admin token reads any project's snapshot by id (Nova's
+    snapshot proxy does not say whose): read, restore and delete are 404, and
+    the snapshot is still there."""
+    demo = demo_driver(openstack)
+    volume = demo.create_volume(1, "theirs")
+    _until(lambda: demo.ex_get_volume(volume.id).extra["state"], "available".__eq__)
+    snapshot = demo.create_volume_snapshot(volume, "their-snap")
+    try:
+        _until(
+            lambda: {s.id: s.extra["status"] for s in demo.ex_list_snapshots()},
+            lambda found: found.get(snapshot.id) == "available",
+        )
+        config = provider.list_volume_configurations(creds)[0]["id"]
+        with pytest.raises(NotFound):
+            provider.get_volume_image(creds, snapshot.id)
+        with pytest.raises(NotFound):
+            provider.create_volume(
+                creds, VolumeSpec(config, 1, image_id=snapshot.id, name="stolen")
+            )
+        with pytest.raises(NotFound):
+            provider.delete_volume_image(creds, snapshot.id)
+        assert snapshot.id not in {i["id"] for i in provider.list_volume_images(creds)}
+        assert "stolen" not in {v["name"] for v in provider.list_volumes(creds)}
+        # Their own mount (a member's token) reads it, and their volume.
+        settings = {**provider.settings, "project": "demo"}
+        mine = OpenStackProvider("openstack", settings, provider.store)
+        demo_creds = Credentials("demo", openstack.password)
+        assert mine.get_volume_image(demo_creds, snapshot.id)["state"] == "AVAILABLE"
+        assert mine.get_volume(demo_creds, volume.id)["name"] == "theirs"
+        time.sleep(1)  # a delete Cinder had taken would show by now
+        theirs = {s.id: s.extra["status"] for s in demo.ex_list_snapshots()}
+        assert theirs.get(snapshot.id) == "available"
+    finally:
+        demo.destroy_volume_snapshot(snapshot)
+        _until(
+            lambda: {s.id for s in demo.ex_list_snapshots()},
+            lambda ids: snapshot.id not in ids,
+        )
+        demo.destroy_volume(volume)
+
+
+def test_an_attached_volume_is_captured(provider, creds):
+    """Cinder snapshots an in-use volume only when forced; EC2 and the mock
+    capture an attached volume, and so does this provider."""
+    configs = provider.list_machine_configurations(creds)
+    tiny = next(c["id"] for c in configs if c["name"] == "m1.tiny")
+    spec = MachineSpec(config_id=tiny, image_id=image_id(provider, creds), name="vm")
+    machine = provider.create_machine(creds, spec)
+    config = provider.list_volume_configurations(creds)[0]["id"]
+    volume = provider.create_volume(creds, VolumeSpec(config, 1, name="attached"))
+    snapshot = None
+    try:
+        wait_state(provider, creds, machine["id"], "STARTED")
+        _until(
+            lambda: provider.get_volume(creds, volume["id"])["state"],
+            "AVAILABLE".__eq__,
+        )
+        provider.attach_volume(creds, machine["id"], volume["id"], "/dev/vdb")
+        _until(
+            lambda: provider.get_machine_volume(creds, machine["id"], volume["id"]),
+            lambda attached: attached["state"] == "ATTACHED",
+        )
+        snapshot = provider.create_volume_image(
+            creds, volume["id"], {"name": "while-attached"}
+        )
+        assert snapshot["state"] in ("CREATING", "AVAILABLE")
+        image = _until(
+            lambda: provider.get_volume_image(creds, snapshot["id"]),
+            lambda image: image["state"] != "CREATING",
+        )
+        assert (image["state"], image["name"]) == ("AVAILABLE", "while-attached")
+        assert image["imageLocation"] == volume["id"]
+        assert image["operations"] == ("delete",)
+    finally:
+        if snapshot is not None:
+            provider.delete_volume_image(creds, snapshot["id"])
+            # Answered once Cinder has dropped it (it deletes in the background).
+            with pytest.raises(NotFound):
+                provider.get_volume_image(creds, snapshot["id"])
+        provider.delete_machine(creds, machine["id"])  # Nova detaches it
+        _until(
+            lambda: provider.get_volume(creds, volume["id"])["operations"],
+            lambda operations: "delete" in operations,
+        )
+        provider.delete_volume(creds, volume["id"])
+
+
+@pytest.mark.parametrize("status", ["reserved", "attaching", "detaching", "extending"])
+def test_a_volume_cinder_cannot_snapshot_is_409_not_cinder_s_400(status):
+    """Shown AVAILABLE (its attachment says how far), but Cinder snapshots
+    only an available or in-use volume, forced or not."""
+    provider = OpenStackProvider("openstack", {}, None)
+    volume = StorageVolume("v1", "v", 1, None, extra={"state": status})
+    with pytest.raises(Conflict):
+        provider.create_snapshot(None, volume, {})
