@@ -26,6 +26,17 @@ GONE = "GONE"
 
 #: Look a target up: (collection path, id) to its CIMI state, None when gone.
 Lookup = Callable[[str, str], str | None]
+#: Start a parent job's next steps (opaque to this module) with the client's
+#: credentials in hand; return the ids of the nested jobs they started.
+Advance = Callable[[dict, list[dict]], list[str]]
+#: how long a parent job's advance may be claimed before another may take it
+#: over (its worker died half-way).
+_CLAIM = timedelta(minutes=5)
+
+
+def new_id() -> str:
+    """Return a new job id, for a job whose nested jobs name it first."""
+    return uuid.uuid4().hex[:16]
 
 
 def _now() -> datetime:
@@ -53,6 +64,12 @@ class Jobs:
         *,
         failure: CimiError | None = None,
         state: str | None = None,
+        job_id: str | None = None,
+        parent: str | None = None,
+        nested: list[str] | None = None,
+        steps: list[list[dict]] | None = None,
+        undo: dict | None = None,
+        done: bool = False,
     ) -> dict:
         """Record a job for ``action`` on ``target`` (collection path, id).
 
@@ -65,11 +82,20 @@ class Jobs:
             state: the target's state as the cloud answered the call; a job
                 whose target is there already is settled at once, at the
                 right time.
+            job_id: the id to record it under (``new_id()``), when its
+                nested jobs were recorded first, naming it their parent.
+            parent: the id of the job this one is part of.
+            nested: the jobs this one is made of: it follows them, SUCCESS
+                when all succeed, FAILED when one fails.
+            steps: what is left to do, a phase at a time, each started when
+                the nested jobs so far all succeeded (``Advance``).
+            undo: a step started when this job fails (a rollback).
+            done: the call did it all: SUCCESS at once.
         """
         self._purge(namespace)
         now = _now().isoformat()
         job = {
-            "id": uuid.uuid4().hex[:16],
+            "id": job_id or new_id(),
             "action": action,
             "target": list(target) if target else None,
             "expect": expect,
@@ -79,10 +105,17 @@ class Jobs:
             "returnCode": None,
             "created": now,
             "changed": now,
+            "parent": parent,
+            "nested": list(nested or ()),
+            "steps": list(steps or ()),
+            "undo": undo,
+            "claimed": None,
         }
         if failure is not None:
             self._settle(job, FAILED, failure.message, failure.status)
-        elif state is not None:
+        elif done:
+            self._settle(job, SUCCESS, "", 0)
+        elif state is not None and not job["nested"]:
             self._judge(job, state)
         self.store.add(namespace, JOB, job["id"], job)
         return job
@@ -120,20 +153,44 @@ class Jobs:
             # Only over the job as read: one that settled meanwhile stays so.
             self.store.replace(namespace, JOB, job["id"], job, expected=seen)
 
-    def get(self, namespace: str, job_id: str, lookup: Lookup) -> dict | None:
-        """Return one job, brought up to date with its target; None if unknown."""
+    def get(
+        self,
+        namespace: str,
+        job_id: str,
+        lookup: Lookup,
+        advance: Advance | None = None,
+    ) -> dict | None:
+        """Return one job, brought up to date with its target; None if unknown.
+
+        A parent job is brought up to date with its nested jobs, and, given
+        ``advance``, its next steps are started when their time has come.
+        """
         job = self.store.get(namespace, JOB, job_id)
         if job is None or self._expired(job):
             return None
-        return self._refresh(namespace, job, lookup)
+        return self._refresh(namespace, job, lookup, advance)
 
-    def list(self, namespace: str, lookup: Lookup) -> list[dict]:
+    def list(
+        self, namespace: str, lookup: Lookup, advance: Advance | None = None
+    ) -> list[dict]:
         """Return the tenant's jobs, newest first, brought up to date."""
         jobs = [j for j in self.store.list(namespace, JOB) if not self._expired(j)]
-        return [self._refresh(namespace, job, lookup) for job in reversed(jobs)]
+        return [
+            self._refresh(namespace, job, lookup, advance) for job in reversed(jobs)
+        ]
 
-    def _refresh(self, namespace: str, job: dict, lookup: Lookup) -> dict:
-        if job["status"] != RUNNING or not job["target"]:
+    def _refresh(
+        self,
+        namespace: str,
+        job: dict,
+        lookup: Lookup,
+        advance: Advance | None = None,
+    ) -> dict:
+        if job["status"] != RUNNING:
+            return job
+        if job.get("nested"):
+            return self._refresh_parent(namespace, job, lookup, advance)
+        if not job["target"]:
             return job
         try:
             state = lookup(*job["target"])
@@ -149,6 +206,94 @@ class Jobs:
             # Someone settled it first (a later action observed the target).
             return self.store.get(namespace, JOB, job["id"]) or job
         return job
+
+    def _refresh_parent(
+        self, namespace: str, job: dict, lookup: Lookup, advance: Advance | None
+    ) -> dict:
+        """Follow a parent job's nested jobs; start its next steps when due."""
+        nested = [
+            self.get(namespace, child, lookup, advance) for child in job["nested"]
+        ]
+        failed = next(
+            (c for c in nested if c is not None and c["status"] in (FAILED, CANCELLED)),
+            None,
+        )
+        lost = next((i for i, c in enumerate(nested) if c is None), None)
+        seen = dict(job)
+        if failed is not None or lost is not None:
+            what = failed["target"] if failed is not None else None
+            message = (
+                f"{'/'.join(what) if what else 'a component'}: "
+                f"{failed['statusMessage'] or failed['status'].lower()}"
+                if failed is not None
+                else f"nested job {job['nested'][lost]} is no longer kept"
+            )
+            code = failed["returnCode"] if failed is not None else 410
+            return self._fail(namespace, job, seen, message, code or 500, advance)
+        if any(c["status"] != SUCCESS for c in nested):
+            done = sum(c["status"] == SUCCESS for c in nested)
+            job["progress"] = done * 100 // (len(nested) + len(job["steps"]))
+            if job["progress"] != seen["progress"]:
+                self.store.replace(namespace, JOB, job["id"], job, expected=seen)
+            return job
+        if not job["steps"]:
+            self._settle(job, SUCCESS, "", 0)
+            return self._written(namespace, job, seen)
+        if advance is None or not self._claim(namespace, job, seen):
+            return self.store.get(namespace, JOB, job["id"]) or seen
+        claimed = dict(job)
+        # New lists, not the claimed record's: it is what the write compares.
+        phase, job["steps"] = job["steps"][0], job["steps"][1:]
+        started = advance(job, phase)
+        job.update(nested=job["nested"] + started, claimed=None)
+        if not started and not job["steps"]:
+            self._settle(job, SUCCESS, "", 0)
+        self.store.replace(namespace, JOB, job["id"], job, expected=claimed)
+        return self._refresh(namespace, job, lookup, advance) if started else job
+
+    def _claim(self, namespace: str, job: dict, seen: dict) -> bool:
+        """Take the right to start a parent job's next phase; False: another
+        worker holds it (and did not die at it)."""
+        claimed = seen.get("claimed")
+        if claimed and datetime.fromisoformat(claimed) > _now() - _CLAIM:
+            return False
+        job["claimed"] = _now().isoformat()
+        return self.store.replace(namespace, JOB, job["id"], job, expected=seen)
+
+    def _fail(
+        self,
+        namespace: str,
+        job: dict,
+        seen: dict,
+        message: str,
+        code: int,
+        advance: Advance | None,
+    ) -> dict:
+        """Settle a parent job FAILED; start its undo, if it has one.
+
+        A job with an undo waits, RUNNING, for a reader who can start it.
+        """
+        if job.get("undo") is not None and advance is None:
+            return seen
+        self._settle(job, FAILED, message, code)
+        job["steps"] = []
+        undo, job["undo"] = job.get("undo"), None
+        if not self.store.replace(namespace, JOB, job["id"], job, expected=seen):
+            return self.store.get(namespace, JOB, job["id"]) or job
+        if undo is not None and advance is not None:
+            # Settled first: only the worker that settled it undoes it.
+            before = dict(job)
+            started = advance(job, [undo])
+            if started:
+                job["statusMessage"] += f"; undone by job {', '.join(started)}"
+                self.store.replace(namespace, JOB, job["id"], job, expected=before)
+        return job
+
+    def _written(self, namespace: str, job: dict, seen: dict) -> dict:
+        """Write a job settled over ``seen``; the stored one if another was first."""
+        if self.store.replace(namespace, JOB, job["id"], job, expected=seen):
+            return job
+        return self.store.get(namespace, JOB, job["id"]) or job
 
     def _judge(self, job: dict, state: str | None) -> bool:
         """Settle ``job`` if its target's ``state`` (None: gone) decides it."""

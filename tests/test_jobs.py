@@ -10,6 +10,7 @@ from gateway.cimi.errors import ProviderFailed
 from gateway.cimi.errors import ProviderTimeout
 from gateway.jobs import GONE
 from gateway.jobs import Jobs
+from gateway.jobs import new_id
 from gateway.store import Store
 
 NS = "mock:tenant"
@@ -132,3 +133,93 @@ def test_a_slow_read_never_unsettles_a_job_settled_meanwhile(jobs):
     assert (
         jobs.get(NS, job["id"], cloud({("machines", "m"): None}))["status"] == "SUCCESS"
     )
+
+
+# -- parent jobs: nested jobs, phases, undo ---------------------------------------
+
+
+def _parent(jobs: Jobs, targets: list[str], **kwargs) -> dict:
+    parent = new_id()
+    nested = [
+        jobs.record(NS, "add", ("machines", t), "STARTED", parent=parent)["id"]
+        for t in targets
+    ]
+    return jobs.record(
+        NS, "add", ("systems", "s"), "", job_id=parent, nested=nested, **kwargs
+    )
+
+
+def test_a_parent_job_follows_its_nested_jobs(jobs):
+    states = {("machines", "a"): "CREATING", ("machines", "b"): "CREATING"}
+    parent = _parent(jobs, ["a", "b"])
+
+    assert jobs.get(NS, parent["id"], cloud(states))["status"] == "RUNNING"
+    states[("machines", "a")] = "STARTED"
+    halfway = jobs.get(NS, parent["id"], cloud(states))
+    assert (halfway["status"], halfway["progress"]) == ("RUNNING", 50)
+    states[("machines", "b")] = "STARTED"
+    done = jobs.get(NS, parent["id"], cloud(states))
+    assert (done["status"], done["progress"]) == ("SUCCESS", 100)
+    child = jobs.get(NS, parent["nested"][0], cloud(states))
+    assert child["parent"] == parent["id"]
+
+
+def test_a_parent_job_fails_naming_the_failed_component_and_undoes(jobs):
+    states = {("machines", "a"): "STARTED", ("machines", "b"): "ERROR"}
+    undone = []
+
+    def advance(job, phase):
+        undone.append((job["id"], phase))
+        return ["undo-job"]
+
+    parent = _parent(jobs, ["a", "b"], undo={"op": "delete"})
+    # A reader who cannot undo leaves it running for one who can.
+    assert jobs.get(NS, parent["id"], cloud(states))["status"] == "RUNNING"
+    failed = jobs.get(NS, parent["id"], cloud(states), advance)
+
+    assert failed["status"] == "FAILED"
+    assert failed["statusMessage"].startswith("machines/b: the target went into ERROR")
+    assert "undone by job undo-job" in failed["statusMessage"]
+    assert undone == [(parent["id"], [{"op": "delete"}])]
+    # Settled once: read again, nothing is undone twice.
+    jobs.get(NS, parent["id"], cloud(states), advance)
+    assert len(undone) == 1
+
+
+def test_phases_start_in_order_each_once_when_the_one_before_is_done(jobs):
+    states = {("machines", "a"): "DELETING"}
+    started = []
+
+    def advance(job, phase):
+        started.append(phase)
+        if phase == ["second"]:
+            return []
+        child = jobs.record(NS, "delete", ("volumes", "v"), GONE, parent=job["id"])
+        return [child["id"]]
+
+    parent = _parent(jobs, ["a"], steps=[["first"], ["second"]])
+    lookup = cloud(states | {("volumes", "v"): "DELETING"})
+    assert jobs.get(NS, parent["id"], lookup, advance)["status"] == "RUNNING"
+    assert started == []
+
+    states[("machines", "a")] = "STARTED"
+    lookup = cloud(states | {("volumes", "v"): "DELETING"})
+    assert jobs.get(NS, parent["id"], lookup, advance)["status"] == "RUNNING"
+    assert jobs.get(NS, parent["id"], lookup, advance)["status"] == "RUNNING"
+    assert started == [["first"]]  # once, however often it is read
+
+    done = jobs.get(NS, parent["id"], cloud(states | {("volumes", "v"): None}), advance)
+    assert started == [["first"], ["second"]]
+    assert done["status"] == "SUCCESS" and len(done["nested"]) == 2
+
+
+def test_a_phase_another_worker_claimed_is_not_started_again(jobs):
+    states = {("machines", "a"): "STARTED"}
+    parent = _parent(jobs, ["a"], steps=[["only"]])
+    stored = jobs.store.get(NS, "job", parent["id"])
+    claimed = {**stored, "claimed": "2999-01-01T00:00:00+00:00"}
+    jobs.store.replace(NS, "job", parent["id"], claimed, expected=stored)
+
+    seen = jobs.get(NS, parent["id"], cloud(states), lambda job, phase: pytest.fail())
+
+    assert seen["status"] == "RUNNING"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import datetime
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from gateway.cimi.schema import VOLUME
 from gateway.cimi.schema import VOLUME_IMAGE
 from gateway.cimi.schema import ResourceType
 from gateway.cimi.schema import action_uri
+from gateway.jobs import Advance
 from gateway.jobs import Jobs
 from gateway.jobs import Lookup
 from gateway.resources.expansion import readers
@@ -89,6 +91,8 @@ def job_values(links: Links, job: dict) -> dict:
         "statusMessage": job["statusMessage"],
         "timeOfStatusChange": datetime.fromisoformat(job["changed"]),
         "isCancellable": False,
+        "parentJob": links.item(JOB, job["parent"]) if job.get("parent") else None,
+        "nestedJob": [{"href": links.item(JOB, n)} for n in job.get("nested") or ()],
     }
 
 
@@ -139,15 +143,27 @@ def failed_job(
 class JobsResource:
     """The jobs of one provider's tenant."""
 
-    def __init__(self, mount: Mount) -> None:
+    def __init__(
+        self,
+        mount: Mount,
+        advancer: Callable[[Mount, Links, Credentials], Advance] | None = None,
+    ) -> None:
         self.mount = mount
         self.provider = mount.provider
         self.jobs = mount.jobs
+        self.advancer = advancer
+
+    def _advance(self, links: Links, creds: Credentials) -> Advance | None:
+        return self.advancer(self.mount, links, creds) if self.advancer else None
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         creds = req.context.credentials
         links = self.mount.links(req)
-        jobs = self.jobs.list(self.mount.namespace(creds), lookup(self.provider, creds))
+        jobs = self.jobs.list(
+            self.mount.namespace(creds),
+            lookup(self.provider, creds),
+            self._advance(links, creds),
+        )
         resp.media = links.collection_document(
             JOB,
             [job_values(links, job) for job in jobs],
@@ -156,13 +172,15 @@ class JobsResource:
         )
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
-        creds = req.context.credentials
+        creds, links = req.context.credentials, self.mount.links(req)
         job = self.jobs.get(
-            self.mount.namespace(creds), id, lookup(self.provider, creds)
+            self.mount.namespace(creds),
+            id,
+            lookup(self.provider, creds),
+            self._advance(links, creds),
         )
         if job is None:
             raise NotFound(f"no job {id}")
-        links = self.mount.links(req)
         resp.media = links.shown(
             JOB, job_values(links, job), resolver(links, self.mount, creds)
         )
