@@ -16,7 +16,6 @@ import uuid
 import falcon
 
 from gateway.cimi.errors import BadRequest
-from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import CREDENTIAL
 from gateway.cimi.schema import CREDENTIAL_CREATE
 from gateway.cimi.schema import CREDENTIAL_TEMPLATE
@@ -32,7 +31,7 @@ from providers.keys import key_hex
 from providers.keys import public_key_line
 
 #: a key pair's name: what every cloud takes, and a clean URL segment.
-_NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
+CREDENTIAL_NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 def _check_key(values: dict) -> None:
@@ -97,27 +96,17 @@ class Credentials:
         """Import a public key, or have the cloud generate a key pair."""
         creds, links = req.context.credentials, self.mount.links(req)
         values = read(req, CREDENTIAL_CREATE)
-        given = dict(values.get("credentialTemplate") or {})
-        href = given.pop("href", None)
-        template: dict = {}
-        if href:
-            template_id = links.local_id(href, CREDENTIAL_TEMPLATE)
-            if template_id is None:
-                raise BadRequest(
-                    f"credentialTemplate: '{href}' is not a CredentialTemplate of "
-                    f"{links.base_uri}"
-                )
-            try:
-                template = CREDENTIAL_TEMPLATES.load(
-                    self.mount.store, self.mount.namespace(creds), template_id
-                )
-            except NotFound as ex:
-                raise BadRequest(f"credentialTemplate: {ex.message}") from ex
-        merged = {**template, **CREDENTIAL_TEMPLATES.to_stored(links, given)}
+        merged = CREDENTIAL_TEMPLATES.merged(
+            self.mount.store,
+            self.mount.namespace(creds),
+            links,
+            "credentialTemplate",
+            values.get("credentialTemplate") or {},
+        )
         name = (
             values.get("name") or merged.get("name") or f"cimi-{uuid.uuid4().hex[:8]}"
         )
-        if not _NAME.fullmatch(name) or name in (".", ".."):
+        if not CREDENTIAL_NAME.fullmatch(name) or name in (".", ".."):
             raise BadRequest(
                 f"name: {name[:60]!r}; a credential's name is 1 to 128 letters, "
                 "digits, '.', '_' or '-', other than '.' and '..'"

@@ -18,7 +18,6 @@ from gateway.cimi.schema import ACTION
 from gateway.cimi.schema import MACHINE
 from gateway.cimi.schema import MACHINE_CREATE
 from gateway.cimi.schema import MACHINE_IMAGE
-from gateway.cimi.schema import MACHINE_TEMPLATE
 from gateway.cimi.schema import Document
 from gateway.cimi.schema import action_name
 from gateway.cimi.schema import action_uri
@@ -26,7 +25,6 @@ from gateway.conditional import check_if_match
 from gateway.jobs import GONE
 from gateway.listings import forgets_listings
 from gateway.media import read
-from gateway.resources import machine_templates
 from gateway.resources import references
 from gateway.resources.edits import check_read_only
 from gateway.resources.jobs import answer_with_job
@@ -34,6 +32,7 @@ from gateway.resources.jobs import failed_job
 from gateway.resources.jobs import record_capture
 from gateway.resources.links import Links
 from gateway.resources.listing import collection
+from gateway.resources.machine_templates import MACHINE_TEMPLATES
 from gateway.resources.mount import Mount
 from providers.base import CAPTURE
 from providers.base import MACHINE_ACTIONS
@@ -86,7 +85,15 @@ class Machines:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create a machine from a MachineCreate."""
         creds, links = req.context.credentials, self.mount.links(req)
-        spec = self._spec(links, creds, read(req, MACHINE_CREATE))
+        values = read(req, MACHINE_CREATE)
+        merged = MACHINE_TEMPLATES.merged(
+            self.store,
+            self._namespace(creds),
+            links,
+            "machineTemplate",
+            values["machineTemplate"],
+        )
+        spec = machine_spec(self.provider, links, creds, merged, values)
         with failed_job(resp, links, self.jobs, self._namespace(creds), "add", None):
             machine = self.provider.create_machine(creds, spec)
         target = (MACHINE.path, machine["id"])
@@ -168,44 +175,41 @@ class Machines:
     def _namespace(self, creds: Credentials) -> str:
         return self.mount.namespace(creds)
 
-    # -- MachineCreate --------------------------------------------------------
 
-    def _spec(self, links: Links, creds: Credentials, values: dict) -> MachineSpec:
-        """Turn a MachineCreate into what the provider needs, or say what is wrong."""
-        given = dict(values["machineTemplate"])
-        template: dict = {}
-        href = given.pop("href", None)
-        if href:
-            template_id = links.local_id(href, MACHINE_TEMPLATE)
-            if template_id is None:
-                raise BadRequest(
-                    f"machineTemplate: '{href}' is not a MachineTemplate of "
-                    f"{links.base_uri}"
-                )
-            try:
-                template = machine_templates.MACHINE_TEMPLATES.load(
-                    self.store, self.mount.namespace(creds), template_id
-                )
-            except NotFound as ex:
-                raise BadRequest(f"machineTemplate: {ex.message}") from ex
-        # What the body gives by value overrides the referenced template.
-        merged = {
-            **template,
-            **machine_templates.MACHINE_TEMPLATES.to_stored(links, given),
-        }
-        return MachineSpec(
-            config_id=references.config_id(
-                self.provider, links, creds, merged.get("machineConfig")
-            ),
-            image_id=references.image_id(
-                self.provider, links, creds, merged.get("machineImage")
-            ),
-            name=values.get("name", merged.get("name", "")),
-            description=values.get("description", merged.get("description", "")),
-            properties=values.get("property", merged.get("property", {})),
-            key_name=references.key_name(
-                self.provider, links, creds, merged.get("credential")
-            ),
-            user_data=merged.get("userData", ""),
-            initial_state=merged.get("initialState", "STARTED"),
-        )
+# -- MachineCreate ------------------------------------------------------------
+
+
+def machine_spec(
+    provider: ServesMachines,
+    links: Links,
+    creds: Credentials,
+    template: dict,
+    values: dict,
+) -> MachineSpec:
+    """Return what the provider needs to make a machine, or say what is wrong.
+
+    Args:
+        template: the machine template's values as stored (references as
+            local ids), checked here against the cloud.
+        values: the create's own name, description and properties, which
+            win over the template's.
+
+    Raises:
+        BadRequest: naming what the cloud lacks.
+    """
+    return MachineSpec(
+        config_id=references.config_id(
+            provider, links, creds, template.get("machineConfig")
+        ),
+        image_id=references.image_id(
+            provider, links, creds, template.get("machineImage")
+        ),
+        name=values.get("name", template.get("name", "")),
+        description=values.get("description", template.get("description", "")),
+        properties=values.get("property", template.get("property", {})),
+        key_name=references.key_name(
+            provider, links, creds, template.get("credential")
+        ),
+        user_data=template.get("userData", ""),
+        initial_state=template.get("initialState", "STARTED"),
+    )

@@ -86,14 +86,19 @@ class TemplateShape:
                 stored[name] = links.resolve(name, values[name], rtype)
         return stored
 
-    def from_stored(self, links: Links, stored: dict) -> dict:
-        """Return a stored template as values with hrefs."""
+    def wire_values(self, links: Links, stored: dict) -> dict:
+        """Return a template's stored values as the wire shows them (hrefs)."""
         values = self.shown_values(
             {name: stored[name] for name in self.plain if name in stored}
         )
         for name, rtype in self.references.items():
             if name in stored:
                 values[name] = links.expand(stored[name], rtype)
+        return values
+
+    def from_stored(self, links: Links, stored: dict) -> dict:
+        """Return a stored template as values with hrefs."""
+        values = self.wire_values(links, stored)
         values.update(
             id=stored["id"],
             created=datetime.fromisoformat(stored["created"]),
@@ -101,6 +106,39 @@ class TemplateShape:
             operations=(EDIT, DELETE),
         )
         return values
+
+    def merged(
+        self, store: Store, namespace: str, links: Links, attr: str, given: dict
+    ) -> dict:
+        """Return the stored values a create's template (``attr``) stands for.
+
+        ``given`` is the decoded reference-or-value: the template its href
+        names, overridden by what it gives by value.
+
+        Raises:
+            BadRequest: naming ``attr`` for an href that is not one of this
+                mount's templates of this kind, or names none.
+        """
+        given = dict(given)
+        href = given.pop("href", None)
+        template: dict = {}
+        if href:
+            template_id = links.local_id(href, self.rtype)
+            if template_id is None:
+                raise BadRequest(
+                    f"{attr}: '{href}' is not a {self.rtype.name} of {links.base_uri}"
+                )
+            try:
+                template = self.load(store, namespace, template_id)
+            except NotFound as ex:
+                raise BadRequest(f"{attr}: {ex.message}") from ex
+        return {**template, **self.to_stored(links, given)}
+
+    def validate(
+        self, mount: Mount, links: Links, creds: Credentials, stored: dict
+    ) -> None:
+        """Refuse stored values naming what the cloud lacks (``check``)."""
+        self.check(mount.provider, links, creds, stored)
 
     def load(self, store: Store, namespace: str, template_id: str) -> dict:
         """Return a stored template; raise ``NotFound`` when there is none."""
@@ -139,7 +177,7 @@ class Templates:
         if missing:
             # As Deltacloud did: a template is good for nothing without them.
             raise BadRequest(f"{', '.join(missing)}: required in a {shape.label}")
-        shape.check(self.provider, links, req.context.credentials, template)
+        shape.validate(self.mount, links, req.context.credentials, template)
         now = datetime.now(UTC).replace(microsecond=0).isoformat()
         # A random id: templates made at once by several workers never clash.
         template.update(id=uuid.uuid4().hex[:12], created=now, updated=now)
@@ -167,7 +205,7 @@ class Templates:
         check_read_only(links, shape.rtype, given, current)
         # NOTE(gw): an edit replaces what it gives; what it leaves out stays.
         changes = shape.to_stored(links, given)
-        shape.check(self.provider, links, req.context.credentials, changes)
+        shape.validate(self.mount, links, req.context.credentials, changes)
         edited = {**template, **changes}
         edited["updated"] = datetime.now(UTC).replace(microsecond=0).isoformat()
         # Written only over the template as read: two edits at once never

@@ -12,10 +12,8 @@ import functools
 import falcon
 
 from gateway.cimi.errors import BadRequest
-from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import VOLUME
 from gateway.cimi.schema import VOLUME_CREATE
-from gateway.cimi.schema import VOLUME_TEMPLATE
 from gateway.cimi.schema import Document
 from gateway.cimi.schema import action_uri
 from gateway.conditional import check_if_match
@@ -65,7 +63,15 @@ class Volumes:
         """Create a volume from a VolumeCreate."""
         creds, links = req.context.credentials, self.mount.links(req)
         namespace = self.mount.namespace(creds)
-        spec = self._spec(links, creds, read(req, VOLUME_CREATE))
+        values = read(req, VOLUME_CREATE)
+        template = VOLUME_TEMPLATES.merged(
+            self.mount.store,
+            namespace,
+            links,
+            "volumeTemplate",
+            values["volumeTemplate"],
+        )
+        spec = volume_spec(self.provider, links, creds, template, values)
         with failed_job(resp, links, self.jobs, namespace, "add", None):
             volume = self.provider.create_volume(creds, spec)
         job = self.jobs.record(
@@ -107,59 +113,58 @@ class Volumes:
         job = self.jobs.record(namespace, action_uri("delete"), target, GONE)
         answer_with_job(resp, links, job)
 
-    # -- VolumeCreate ---------------------------------------------------------
 
-    def _spec(self, links: Links, creds: Credentials, values: dict) -> VolumeSpec:
-        """Turn a VolumeCreate into what the provider needs, or say what is wrong."""
-        given = dict(values["volumeTemplate"])
-        template: dict = {}
-        href = given.pop("href", None)
-        if href:
-            template_id = links.local_id(href, VOLUME_TEMPLATE)
-            if template_id is None:
-                raise BadRequest(
-                    f"volumeTemplate: '{href}' is not a VolumeTemplate of "
-                    f"{links.base_uri}"
-                )
-            try:
-                template = VOLUME_TEMPLATES.load(
-                    self.mount.store, self.mount.namespace(creds), template_id
-                )
-            except NotFound as ex:
-                raise BadRequest(f"volumeTemplate: {ex.message}") from ex
-        # What the body gives by value overrides the referenced template.
-        merged = {**template, **VOLUME_TEMPLATES.to_stored(links, given)}
-        image = None
-        if isinstance(self.provider, ServesVolumeImages):
-            image = references.volume_image(
-                self.provider, links, creds, merged.get("volumeImage")
+# -- VolumeCreate -------------------------------------------------------------
+
+
+def volume_spec(
+    provider: ServesVolumes,
+    links: Links,
+    creds: Credentials,
+    template: dict,
+    values: dict,
+) -> VolumeSpec:
+    """Return what the provider needs to make a volume, or say what is wrong.
+
+    Args:
+        template: the volume template's values as stored (references as
+            local ids), checked here against the cloud.
+        values: the create's own name, description and properties, which
+            win over the template's.
+
+    Raises:
+        BadRequest: naming what the cloud lacks.
+    """
+    image = None
+    if isinstance(provider, ServesVolumeImages):
+        image = references.volume_image(
+            provider, links, creds, template.get("volumeImage")
+        )
+    elif "volumeImage" in template:
+        raise BadRequest("volumeImage: this cloud restores no volume images")
+    if "volumeConfig" not in template and image is None:
+        raise BadRequest("volumeTemplate.volumeConfig: required")
+    config = references.volume_config(
+        provider, links, creds, template.get("volumeConfig")
+    )
+    capacity = config.get("capacity") or 0
+    if image is not None:
+        least = image.get("capacity") or 0
+        if not _capacity_given(template):
+            # Restored whole: at least the size of the volume it came from.
+            capacity = max(capacity, least)
+        elif isinstance(capacity, int) and 0 < capacity < least:
+            raise BadRequest(
+                f"capacity: {capacity} KiB is less than the volume image's {least} KiB"
             )
-        elif "volumeImage" in merged:
-            raise BadRequest("volumeImage: this cloud restores no volume images")
-        if "volumeConfig" not in merged and image is None:
-            raise BadRequest("volumeTemplate.volumeConfig: required")
-        config = references.volume_config(
-            self.provider, links, creds, merged.get("volumeConfig")
-        )
-        capacity = config.get("capacity") or 0
-        if image is not None:
-            least = image.get("capacity") or 0
-            if not _capacity_given(merged):
-                # Restored whole: at least the size of the volume it came from.
-                capacity = max(capacity, least)
-            elif isinstance(capacity, int) and 0 < capacity < least:
-                raise BadRequest(
-                    f"capacity: {capacity} KiB is less than the volume image's "
-                    f"{least} KiB"
-                )
-        return VolumeSpec(
-            config_id=config["id"],
-            capacity=references.capacity_gib(self.provider, capacity),
-            image_id=image["id"] if image else "",
-            name=values.get("name", merged.get("name", "")),
-            description=values.get("description", merged.get("description", "")),
-            properties=values.get("property", merged.get("property", {})),
-        )
+    return VolumeSpec(
+        config_id=config["id"],
+        capacity=references.capacity_gib(provider, capacity),
+        image_id=image["id"] if image else "",
+        name=values.get("name", template.get("name", "")),
+        description=values.get("description", template.get("description", "")),
+        properties=values.get("property", template.get("property", {})),
+    )
 
 
 def _capacity_given(template: dict) -> bool:
