@@ -53,6 +53,8 @@ IMAGE, MACHINE = "image", "machine"
 VOLUME, SNAPSHOT = "volume", "snapshot"
 KEY = "key"
 ADDRESS = "address"
+#: the store kind the gateway keeps system templates under (system_templates.py).
+SYSTEM_TEMPLATE = "system_template"
 #: the mock's one network hands out these addresses.
 _ADDRESS_POOL = [f"192.168.0.{n}" for n in range(1, 254)]
 
@@ -164,6 +166,17 @@ class MockNodeDriver(NodeDriver):
         ]
         items += [
             (KEY, pair["name"], {**pair, "created": created}) for pair in data["keys"]
+        ]
+        # NOTE(gw): a gateway record, not the cloud's: the demo system
+        # template Deltacloud's mock shipped, so `serve` shows systems at
+        # once. Kept as the gateway keeps templates (system_templates.py).
+        items += [
+            (
+                SYSTEM_TEMPLATE,
+                template["id"],
+                {**template, "created": created, "updated": created},
+            )
+            for template in data["system_templates"]
         ]
         self.store.seed_once(self.namespace, items)
 

@@ -44,6 +44,10 @@ from gateway.cimi.schema import MACHINE_CREATE
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import MACHINE_TEMPLATE
 from gateway.cimi.schema import MACHINE_VOLUME
+from gateway.cimi.schema import SYSTEM
+from gateway.cimi.schema import SYSTEM_CREATE
+from gateway.cimi.schema import SYSTEM_MACHINE
+from gateway.cimi.schema import SYSTEM_TEMPLATE
 from gateway.cimi.schema import VOLUME
 from gateway.cimi.schema import VOLUME_CREATE
 from gateway.cimi.schema import VOLUME_IMAGE
@@ -180,6 +184,25 @@ VALID = {
         "protocol": "IPv4",
         "network": {"href": f"{BASE}networks/default"},
     },
+    "SystemTemplate": {
+        "componentDescriptors": [
+            {
+                "name": "m",
+                "type": "http://schemas.dmtf.org/cimi/1/Machine",
+                "machineTemplate": TEMPLATE,
+            },
+            {
+                "type": "http://schemas.dmtf.org/cimi/1/Volume",
+                "volumeTemplate": {"volumeConfig": {"capacity": 1048576}},
+            },
+        ]
+    },
+    "SystemCreate": {
+        "name": "s",
+        "systemTemplate": {"href": f"{BASE}system_templates/template1"},
+    },
+    "System": {"name": "renamed"},
+    "SystemMachine": {"machine": {"href": f"{BASE}machines/inst2"}},
 }
 
 
@@ -366,6 +389,16 @@ def template_path(app) -> str:
     return headers["location"].removeprefix("http://falconframework.org")
 
 
+@pytest.fixture(scope="module")
+def system_path(app) -> str:
+    body = json.dumps(VALID["SystemCreate"]).encode()
+    status, headers, _ = call(
+        app, "POST", "/cimi/systems", headers={"Content-Type": JSON}, body=body
+    )
+    assert status == 201
+    return headers["location"].removeprefix("http://falconframework.org")
+
+
 TYPES = {t.name: t for t in (MACHINE_IMAGE, MACHINE_CREATE, MACHINE_TEMPLATE)}
 TYPES.update({t.name: t for t in (MACHINE, ACTION)})
 TYPES.update(
@@ -382,6 +415,10 @@ TYPES.update(
             ADDRESS,
             ADDRESS_CREATE,
             ADDRESS_TEMPLATE,
+            SYSTEM_TEMPLATE,
+            SYSTEM_CREATE,
+            SYSTEM,
+            SYSTEM_MACHINE,
         )
     }
 )
@@ -408,6 +445,11 @@ WRITES = [
     ("PUT", "/cimi/addresses/192.168.0.1", "Address", "addresses"),
     ("POST", "/cimi/address_templates", "AddressTemplate", "address_templates"),
     ("POST", "/cimi/addresses/192.168.0.1/disassociate", "Action", "addresses"),
+    ("POST", "/cimi/system_templates", "SystemTemplate", "system_templates"),
+    ("POST", "/cimi/systems", "SystemCreate", "systems"),
+    ("PUT", "SYSTEM", "System", "systems"),
+    ("POST", "SYSTEM/machines", "SystemMachine", "systems"),
+    ("POST", "SYSTEM/stop", "Action", "systems"),
 ]
 
 
@@ -420,11 +462,13 @@ WRITES = [
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_bodies_of_every_type(
-    app, template_path, method, path, rtype, collection, how, data
+    app, template_path, system_path, method, path, rtype, collection, how, data
 ):
     content_type, body = data.draw(bodies(TYPES[rtype], how), label="body")
     accept = data.draw(st.sampled_from([XML, JSON]), label="accept")
     target = template_path if path == "TEMPLATE" else path
+    if path.startswith("SYSTEM"):
+        target = path.replace("SYSTEM", system_path, 1)
 
     answer = call(
         app,
@@ -541,6 +585,9 @@ def leaves(doc: Any, path: tuple = ()) -> list[tuple]:
             if path and path[-1] == "properties":  # a key that is data
                 found.append((*path, ("key", key)))
             found += leaves(value, (*path, key))
+    elif isinstance(doc, list):
+        for index, value in enumerate(doc):
+            found += leaves(value, (*path, index))
     elif isinstance(doc, str):
         found.append(path)
     return found
@@ -549,6 +596,10 @@ def leaves(doc: Any, path: tuple = ()) -> list[tuple]:
 def spliced(doc: Any, path: tuple, char: str) -> Any:
     """Return ``doc`` with ``char`` put into the string (or key) at ``path``."""
     head, *rest = path
+    if isinstance(doc, list):
+        copy = list(doc)
+        copy[head] = spliced(doc[head], tuple(rest), char) if rest else char + doc[head]
+        return copy
     if isinstance(head, tuple):  # a key
         return {(k + char if k == head[1] else k): v for k, v in doc.items()}
     if not rest:
@@ -571,7 +622,7 @@ EDITS = {
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_text_xml_cannot_carry_is_never_stored(
-    app, template_path, method, path, rtype, collection, data
+    app, template_path, system_path, method, path, rtype, collection, data
 ):
     valid = EDITS[rtype]
     where = data.draw(st.sampled_from(leaves(valid)), label="where")
@@ -579,6 +630,10 @@ def test_text_xml_cannot_carry_is_never_stored(
     accept = data.draw(st.sampled_from([XML, JSON]), label="accept")
     body = json.dumps(spliced(valid, where, char), ensure_ascii=True).encode()
     target = template_path if path == "TEMPLATE" else path
+    if path.startswith("SYSTEM"):
+        target = path.replace("SYSTEM", system_path, 1)
+    if path.startswith("SYSTEM"):
+        target = path.replace("SYSTEM", system_path, 1)
 
     answer = call(
         app,
@@ -629,6 +684,8 @@ QUERIED = {
     "/cimi/machines/inst1/volumes": MACHINE_VOLUME,
     "/cimi/credentials": CREDENTIAL,
     "/cimi/addresses": ADDRESS,
+    "/cimi/systems": SYSTEM,
+    "/cimi/system_templates": SYSTEM_TEMPLATE,
 }
 JUNK_NAMES = ["", "x", "property", "id.x", "*", "name ", "cpu[", "operations", "$"]
 # Mostly the names of Machine's attributes (valid on /machines, most of them

@@ -246,6 +246,33 @@ def _descriptors_to_xml(parent: etree._Element, attr: Attr, value: list) -> None
                 element.set(field.name, text)
 
 
+def _descriptors_from_xml(attr: Attr, elements: list[etree._Element]) -> list:
+    """Read repeated elements whose fields are XML attributes (one maybe the text)."""
+    found = []
+    for element in elements:
+        values, problems = {}, []
+        for field in attr.member.attrs:
+            text = element.text if field.xml_text else element.get(field.name)
+            if text is None:
+                continue
+            try:
+                values[field.name] = _DESCRIPTOR_FIELDS[field.kind](client_text(text))
+            except ValueError as ex:
+                problems.append(f"{field.name}: {ex}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        found.append(values)
+    return found
+
+
+def _descriptors_from_json(attr: Attr, value: Any) -> list:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError("must be an array of objects")
+    return [
+        _nested(read(attr.member, keys(attr.member, v), "from_json")) for v in value
+    ]
+
+
 def _descriptor_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -415,8 +442,8 @@ CODECS: dict[Kind, _Codec] = {
     Kind.DESCRIPTORS: _Codec(
         _descriptors_to_xml,
         lambda attr, value: [write_json(attr.member, v) for v in value],
-        _read_only,
-        _read_only,
+        _descriptors_from_xml,
+        _descriptors_from_json,
     ),
     Kind.EXPANDABLE: _Codec(
         _expandable_to_xml,
@@ -424,6 +451,15 @@ CODECS: dict[Kind, _Codec] = {
         _expandable_from_xml,
         _expandable_from_json,
     ),
+}
+
+
+#: how a descriptor's field (an XML attribute) is read, by its kind.
+_DESCRIPTOR_FIELDS = {
+    Kind.TEXT: _parse_text,
+    Kind.URI: parse_uri,
+    Kind.INTEGER: _parse_integer,
+    Kind.BOOLEAN: _parse_boolean,
 }
 
 

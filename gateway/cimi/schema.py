@@ -482,6 +482,12 @@ MACHINE_VOLUME = ResourceType(
 
 INITIAL_STATES = ("STARTED", "STOPPED")
 
+#: a volume a machine made from a template is given: its href, and where.
+MACHINE_TEMPLATE_VOLUME = ResourceType(
+    "volume",
+    (Attr("href", Kind.URI), Attr("initialLocation", Kind.TEXT)),
+)
+
 MACHINE_TEMPLATE = ResourceType(
     "MachineTemplate",
     COMMON
@@ -490,6 +496,13 @@ MACHINE_TEMPLATE = ResourceType(
         Attr("machineConfig", Kind.EXPANDABLE, member=MACHINE_CONFIGURATION),
         Attr("machineImage", Kind.EXPANDABLE, member=MACHINE_IMAGE),
         Attr("credential", Kind.EXPANDABLE),
+        # <volume href initialLocation/>: attached once the machine is made.
+        Attr(
+            "volume",
+            Kind.DESCRIPTORS,
+            json_name="volumes",
+            member=MACHINE_TEMPLATE_VOLUME,
+        ),
         Attr("userData", Kind.TEXT),
         OPERATIONS,
     ),
@@ -512,6 +525,106 @@ MACHINE_CREATE = ResourceType(
     input_roots=frozenset({"MachineCreate", "machineCreate"}),
 )
 
+# -- systems: resources made, driven and deleted as one --------------------------
+
+#: DSP0263 1.0.1's System states; MIXED: its machines are not all alike.
+SYSTEM_STATES = MACHINE_STATES[:-2] + ("MIXED", "DELETING", "ERROR")
+
+#: the component types a system template can make, by their type URI's name.
+COMPONENT_TYPES = ("Machine", "Volume", "Credential", "System")
+
+
+def type_uri(name: str) -> str:
+    """Return the CIMI type URI of the resource type ``name``."""
+    return f"{NS}/{name}"
+
+
+#: one kind of component of a SystemTemplate: its type, its template (by
+#: reference or by value; ``systemTemplate`` by reference only) and how many.
+COMPONENT_DESCRIPTOR = ResourceType(
+    "componentDescriptor",
+    (
+        Attr("name", Kind.TEXT),
+        Attr("description", Kind.TEXT),
+        Attr("property", Kind.PROPERTIES, json_name="properties"),
+        Attr("type", Kind.URI),
+        Attr("machineTemplate", Kind.EXPANDABLE, member=MACHINE_TEMPLATE),
+        Attr("volumeTemplate", Kind.EXPANDABLE, member=VOLUME_TEMPLATE),
+        Attr("credentialTemplate", Kind.EXPANDABLE, member=CREDENTIAL_TEMPLATE),
+        Attr("systemTemplate", Kind.EXPANDABLE),
+        Attr("quantity", Kind.INTEGER),
+    ),
+)
+
+SYSTEM_TEMPLATE = ResourceType(
+    "SystemTemplate",
+    COMMON
+    + (
+        Attr(
+            "componentDescriptor",
+            Kind.STRUCTS,
+            json_name="componentDescriptors",
+            member=COMPONENT_DESCRIPTOR,
+        ),
+        OPERATIONS,
+    ),
+    collection_key="systemTemplates",
+    path="system_templates",
+    entry_point_key="systemTemplates",
+    input_roots=frozenset(
+        {"SystemTemplate", "SystemTemplateCreate", "systemTemplateCreate"}
+    ),
+)
+
+SYSTEM = ResourceType(
+    "System",
+    COMMON
+    + (
+        Attr("state", Kind.ENUM, read_only=True, choices=SYSTEM_STATES),
+        # The hrefs of its component collections, DSP8009's order.
+        Attr("systems", Kind.REF, read_only=True),
+        Attr("machines", Kind.REF, read_only=True),
+        Attr("credentials", Kind.REF, read_only=True),
+        Attr("volumes", Kind.REF, read_only=True),
+        Attr("networks", Kind.REF, read_only=True),
+        OPERATIONS,
+    ),
+    collection_key="systems",
+    path="systems",
+    entry_point_key="systems",
+    input_roots=frozenset({"System"}),
+)
+
+SYSTEM_CREATE = ResourceType(
+    "SystemCreate",
+    COMMON
+    + (Attr("systemTemplate", Kind.EXPANDABLE, required=True, member=SYSTEM_TEMPLATE),),
+    input_roots=frozenset({"SystemCreate", "systemCreate"}),
+)
+
+
+def _system_component(name: str, attr: str, member: ResourceType) -> ResourceType:
+    """The entry of a system's ``member`` collection: it holds its href."""
+    return ResourceType(
+        name,
+        COMMON
+        + (
+            Attr(attr, Kind.EXPANDABLE, required=True, member=member),
+            OPERATIONS,
+        ),
+        collection_key=name[0].lower() + name[1:] + "s",
+        # NOTE: under a system: {mount}/systems/{id}/<path>.
+        path=member.path,
+        input_roots=frozenset({name, f"{name}Create"}),
+    )
+
+
+SYSTEM_MACHINE = _system_component("SystemMachine", "machine", MACHINE)
+SYSTEM_VOLUME = _system_component("SystemVolume", "volume", VOLUME)
+SYSTEM_CREDENTIAL = _system_component("SystemCredential", "credential", CREDENTIAL)
+SYSTEM_NETWORK = _system_component("SystemNetwork", "network", NETWORK)
+SYSTEM_SYSTEM = _system_component("SystemSystem", "system", SYSTEM)
+
 ACTION = ResourceType(
     "Action",
     (Attr("action", Kind.URI, required=True), Attr("force", Kind.BOOLEAN)),
@@ -519,6 +632,9 @@ ACTION = ResourceType(
 )
 
 JOB_STATUSES = ("RUNNING", "SUCCESS", "FAILED", "CANCELLED")
+
+#: a bare reference, repeated: ``<nestedJob href="..."/>`` / ``[{"href": ...}]``.
+HREF = ResourceType("href", (Attr("href", Kind.URI),))
 
 JOB = ResourceType(
     "Job",
@@ -532,6 +648,14 @@ JOB = ResourceType(
         Attr("statusMessage", Kind.TEXT, read_only=True),
         Attr("timeOfStatusChange", Kind.DATETIME, read_only=True),
         Attr("isCancellable", Kind.BOOLEAN, read_only=True),
+        Attr("parentJob", Kind.REF, read_only=True),
+        Attr(
+            "nestedJob",
+            Kind.DESCRIPTORS,
+            read_only=True,
+            json_name="nestedJobs",
+            member=HREF,
+        ),
         OPERATIONS,
     ),
     collection_key="jobs",

@@ -8,6 +8,7 @@ point and ResourceMetadata all come from that one list.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ from gateway.cimi.schema import MACHINE_TEMPLATE
 from gateway.cimi.schema import MACHINE_VOLUME
 from gateway.cimi.schema import NETWORK
 from gateway.cimi.schema import RESOURCE_METADATA
+from gateway.cimi.schema import SYSTEM
+from gateway.cimi.schema import SYSTEM_TEMPLATE
 from gateway.cimi.schema import VOLUME
 from gateway.cimi.schema import VOLUME_CONFIGURATION
 from gateway.cimi.schema import VOLUME_IMAGE
@@ -47,6 +50,10 @@ from gateway.resources.read_only import machine_configurations
 from gateway.resources.read_only import networks
 from gateway.resources.read_only import volume_configurations
 from gateway.resources.resource_metadata import ResourceMetadataResource
+from gateway.resources.system_runs import advancer
+from gateway.resources.system_templates import SystemTemplates
+from gateway.resources.systems import SystemComponents
+from gateway.resources.systems import Systems
 from gateway.resources.volume_images import VolumeImages
 from gateway.resources.volume_templates import VolumeTemplates
 from gateway.resources.volumes import Volumes
@@ -97,7 +104,10 @@ COLLECTIONS = (
     Collection(NETWORK, (ServesNetworks,), networks),
     Collection(ADDRESS, (ServesAddresses,), Addresses),
     Collection(ADDRESS_TEMPLATE, (ServesAddresses,), AddressTemplates),
-    Collection(JOB, (), JobsResource),
+    Collection(SYSTEM, (ServesMachines,), Systems),
+    Collection(SYSTEM_TEMPLATE, (ServesMachines,), SystemTemplates),
+    # A parent job's later phases are started by its readers (system_runs).
+    Collection(JOB, (), functools.partial(JobsResource, advancer=advancer)),
 )
 
 
@@ -139,6 +149,14 @@ def add_routes(app: falcon.App, mount: Mount) -> None:
             routes[ADDRESS],
             suffix="action",
         )
+    if SYSTEM in routes:
+        system = f"{mount.path}/{SYSTEM.path}/{{id}}"
+        app.add_route(f"{system}/{{action}}", routes[SYSTEM], suffix="action")
+        for group in mount.sub_collections[SYSTEM]:
+            components = SystemComponents(mount, group)
+            answer_head_like_get(components)
+            app.add_route(f"{system}/{group}", components)
+            app.add_route(f"{system}/{group}/{{component}}", components, suffix="item")
     if MACHINE in routes:
         machine = f"{mount.path}/{MACHINE.path}/{{id}}"
         app.add_route(f"{machine}/{{action}}", routes[MACHINE], suffix="action")

@@ -11,6 +11,7 @@ from gateway.cimi.schema import CREDENTIAL
 from gateway.cimi.schema import MACHINE_CONFIGURATION
 from gateway.cimi.schema import MACHINE_IMAGE
 from gateway.cimi.schema import MACHINE_TEMPLATE
+from gateway.cimi.schema import VOLUME
 from gateway.resources.references import check_template
 from gateway.resources.templates import TemplateShape
 from gateway.resources.templates import responder
@@ -33,6 +34,7 @@ MACHINE_TEMPLATES = TemplateShape(
         "credential": CREDENTIAL,
     },
     plain=("name", "description", "property", "initialState", "userData"),
+    reference_lists={"volume": VOLUME},
     required=("machineConfig", "machineImage"),
     check=check_template,
     checked_values=_check_user_data,

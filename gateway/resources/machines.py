@@ -23,6 +23,7 @@ from gateway.cimi.schema import action_name
 from gateway.cimi.schema import action_uri
 from gateway.conditional import check_if_match
 from gateway.jobs import GONE
+from gateway.jobs import new_id
 from gateway.listings import forgets_listings
 from gateway.media import read
 from gateway.resources import references
@@ -97,13 +98,28 @@ class Machines:
         with failed_job(resp, links, self.jobs, self._namespace(creds), "add", None):
             machine = self.provider.create_machine(creds, spec)
         target = (MACHINE.path, machine["id"])
+        namespace, parent = self._namespace(creds), new_id()
+        attach = attach_steps(machine["id"], merged)
         job = self.jobs.record(
-            self._namespace(creds),
+            namespace,
             action_uri("add"),
             target,
             spec.initial_state,
             state=machine["state"],
+            parent=parent if attach else None,
         )
+        if attach:
+            # The template's volumes are attached once the machine is made:
+            # the create's job is a parent, its second phase the attaching.
+            job = self.jobs.record(
+                namespace,
+                action_uri("add"),
+                target,
+                spec.initial_state,
+                job_id=parent,
+                nested=[job["id"]],
+                steps=[attach],
+            )
         resp.set_header("CIMI-Job-URI", links.item_of_job(job))
         resp.status = falcon.HTTP_201
         resp.location = links.item(MACHINE, machine["id"])
@@ -197,6 +213,9 @@ def machine_spec(
     Raises:
         BadRequest: naming what the cloud lacks.
     """
+    for item in template.get("volume", ()):
+        if "id" in item["href"]:
+            references.attachable_volume(provider, links, creds, item["href"]["id"])
     return MachineSpec(
         config_id=references.config_id(
             provider, links, creds, template.get("machineConfig")
@@ -213,3 +232,20 @@ def machine_spec(
         user_data=template.get("userData", ""),
         initial_state=template.get("initialState", "STARTED"),
     )
+
+
+def attach_steps(machine_id: str, template: dict) -> list[dict]:
+    """Return the steps attaching a template's volumes to a machine made from it.
+
+    Each is ``{"op": "attach", ...}``, run by ``system_runs.Run.advance``.
+    """
+    return [
+        {
+            "op": "attach",
+            "machine": machine_id,
+            "volume": item["href"]["id"],
+            "device": item.get("initialLocation", ""),
+        }
+        for item in template.get("volume", ())
+        if "id" in item["href"]
+    ]

@@ -10,6 +10,7 @@ from datetime import datetime
 import falcon
 
 from gateway.cimi.schema import MACHINE
+from gateway.cimi.schema import SYSTEM
 from gateway.cimi.schema import ResourceType
 from gateway.jobs import Jobs
 from gateway.listings import Listings
@@ -17,7 +18,9 @@ from gateway.resources.links import Links
 from gateway.store import Store
 from providers.base import Credentials
 from providers.base import Provider
+from providers.families import ServesMachines
 from providers.families import ServesMachineVolumes
+from providers.families import system_groups
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,12 @@ class Mount:
     def sub_collections(self) -> dict[ResourceType, tuple[str, ...]]:
         """The collections under a resource this mount serves (a machine's
         volumes), each linked from the resource's attribute of that name."""
+        found: dict[ResourceType, tuple[str, ...]] = {}
         if isinstance(self.provider, ServesMachineVolumes):
-            return {MACHINE: ("volumes",)}
-        return {}
+            found[MACHINE] = ("volumes",)
+        if isinstance(self.provider, ServesMachines):
+            found[SYSTEM] = system_groups(self.provider)
+        return found
 
     def namespace(self, creds: Credentials) -> str:
         """Return where ``creds``' records on this provider live in the store."""

@@ -13,6 +13,7 @@ from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import CREDENTIAL
 from gateway.cimi.schema import MACHINE_CONFIGURATION
 from gateway.cimi.schema import MACHINE_IMAGE
+from gateway.cimi.schema import VOLUME
 from gateway.cimi.schema import VOLUME_CONFIGURATION
 from gateway.cimi.schema import VOLUME_IMAGE
 from gateway.resources.links import Links
@@ -20,6 +21,7 @@ from providers.base import KIB_PER_GIB
 from providers.base import Credentials
 from providers.base import Provider
 from providers.families import ServesCredentials
+from providers.families import ServesMachineVolumes
 from providers.families import ServesVolumeImages
 from providers.families import ServesVolumes
 
@@ -107,6 +109,26 @@ def check_template(
         image_id(provider, links, creds, stored["machineImage"])
     if "credential" in stored:
         key_name(provider, links, creds, stored["credential"])
+    for item in stored.get("volume", ()):
+        if "id" in item["href"]:
+            attachable_volume(provider, links, creds, item["href"]["id"])
+
+
+def attachable_volume(
+    provider: Provider, links: Links, creds: Credentials, volume_id: str
+) -> None:
+    """Refuse a template's volume the cloud lacks, or cannot attach.
+
+    Raises:
+        BadRequest: naming ``volumes``.
+    """
+    if not isinstance(provider, ServesMachineVolumes):
+        raise BadRequest("volumes: this cloud attaches no volumes to machines")
+    try:
+        provider.get_volume(creds, volume_id)  # type: ignore[attr-defined]
+    except NotFound as ex:
+        href = links.item(VOLUME, volume_id)
+        raise BadRequest(f"volumes: no such volume {href}") from ex
 
 
 # -- volumes ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import UTC
 from datetime import datetime
 
@@ -49,6 +50,8 @@ class TemplateShape:
         rtype: its resource type.
         kind: the store's kind of its records.
         references: the attributes naming other resources, and their types.
+        reference_lists: the attributes listing references (each an href
+            with fields of its own), and the type they name.
         plain: the attributes kept as they are.
         required: the references a new template must have.
         check: refuses values naming what the cloud lacks.
@@ -64,6 +67,7 @@ class TemplateShape:
     required: tuple[str, ...]
     check: Check
     checked_values: Callable[[dict], None] = lambda values: None
+    reference_lists: Mapping[str, ResourceType] = field(default_factory=dict)
     shown_values: Callable[[dict], dict] = lambda values: values
 
     @property
@@ -84,6 +88,12 @@ class TemplateShape:
         for name, rtype in self.references.items():
             if name in values:
                 stored[name] = links.resolve(name, values[name], rtype)
+        for name, rtype in self.reference_lists.items():
+            if name in values:
+                stored[name] = [
+                    {**item, "href": _listed_id(links, name, item, rtype)}
+                    for item in values[name]
+                ]
         return stored
 
     def wire_values(self, links: Links, stored: dict) -> dict:
@@ -94,6 +104,12 @@ class TemplateShape:
         for name, rtype in self.references.items():
             if name in stored:
                 values[name] = links.expand(stored[name], rtype)
+        for name, rtype in self.reference_lists.items():
+            if name in stored:
+                values[name] = [
+                    {**item, "href": links.item(rtype, item["href"]["id"])}
+                    for item in stored[name]
+                ]
         return values
 
     def from_stored(self, links: Links, stored: dict) -> dict:
@@ -146,6 +162,13 @@ class TemplateShape:
         if stored is None:
             raise NotFound(f"no {self.label} {template_id}")
         return stored
+
+
+def _listed_id(links: Links, name: str, item: dict, rtype: ResourceType) -> dict:
+    """Return a listed reference's href as kept: ``{"id": local id}``."""
+    if not item.get("href"):
+        raise BadRequest(f"{name}: each needs the href of a {rtype.name}")
+    return links.resolve(name, {"href": item["href"]}, rtype)
 
 
 class Templates:

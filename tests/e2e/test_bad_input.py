@@ -160,7 +160,7 @@ CASES = [
         404,
         "nope",
     ),
-    ("unknown-path", "GET", "/cimi/systems", {}, None, 404, "/cimi/systems"),
+    ("unknown-path", "GET", "/cimi/meters", {}, None, 404, "/cimi/meters"),
     ("control-char-id", "GET", "/cimi/machine_images/a%00%01b", {}, None, 404, "a"),
     (
         "post-machine",

@@ -181,6 +181,8 @@ def test_entry_point_links_what_is_served(mock_gateway, client):
     links = {k: v["href"] for k, v in body.items() if isinstance(v, dict)}
     assert set(links) == {
         "resourceMetadata",
+        "systems",
+        "systemTemplates",
         "machines",
         "machineTemplates",
         "machineConfigs",

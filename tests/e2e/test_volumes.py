@@ -165,6 +165,55 @@ def test_the_life_of_a_volume(cloud: Cloud, api):
     delete_volume(api, volume["id"])
 
 
+def test_a_machine_made_with_volumes_gets_them_attached(cloud: Cloud, api):
+    cep = entry_point(cloud, api)
+    volume = create_volume(api, cep, {"volumeConfig": {"capacity": GIB}})
+    created = api.post(
+        cep["machines"]["href"],
+        json={
+            "name": "with-volume",
+            "machineTemplate": {
+                "machineConfig": {"href": href_of(cep["machineConfigs"], cloud.config)},
+                "machineImage": {"href": href_of(cep["machineImages"], cloud.image)},
+                "volumes": [{"href": volume["id"]}],
+            },
+        },
+    )
+    assert created.status_code == 201, created.text
+    machine_url = created.headers["Location"]
+    try:
+        # One job: the machine made, then (a nested job) the volume attached.
+        job = wait_for_job(api, created.headers["CIMI-Job-URI"], 60)
+        assert job["status"] == "SUCCESS", job
+        assert len(job["nestedJobs"]) == 2
+        attached = api.get(created.json()["volumes"]["href"]).json()["machineVolumes"]
+        assert volume["id"] in {a["volume"]["href"] for a in attached}
+        missing = api.post(
+            cep["machines"]["href"],
+            json={
+                "machineTemplate": {
+                    "machineConfig": {
+                        "href": href_of(cep["machineConfigs"], cloud.config)
+                    },
+                    "machineImage": {
+                        "href": href_of(cep["machineImages"], cloud.image)
+                    },
+                    "volumes": [{"href": href_of(cep["volumes"], "no-such")}],
+                },
+            },
+        )
+        assert missing.status_code == 400 and "volumes" in missing.json()["message"]
+    finally:
+        deleted = api.delete(machine_url)
+        wait_for_job(api, deleted.headers["CIMI-Job-URI"], 60)
+    wait_volume(api, volume["id"])
+    deadline = time.monotonic() + 60
+    while "delete" not in rels(api.get(volume["id"]).json()):
+        assert time.monotonic() < deadline, "the volume is still held"
+        time.sleep(0.2)
+    delete_volume(api, volume["id"])
+
+
 def test_templates_xml_and_deltacloud_s_attach(cloud: Cloud, api):
     """A VolumeTemplate by reference, everything in XML, and the attach href
     Deltacloud's clients POST to (``machines/{id}/volume_attach``)."""

@@ -226,9 +226,11 @@ def test_resource_metadata_describes_what_the_mock_serves(mock_client):
     body = mock_client.simulate_get("/cimi/resource_metadata", headers=JSON).json
     members = body["resourceMetadata"]
 
-    assert body["count"] == len(members) == 16
+    assert body["count"] == len(members) == 18
     assert [m["name"] for m in members] == [
         "Machine",
+        "System",
+        "SystemTemplate",
         "MachineTemplate",
         "MachineConfiguration",
         "MachineImage",
@@ -271,7 +273,7 @@ def test_resource_metadata_describes_what_the_mock_serves(mock_client):
         "capture",
     ]
     assert capabilities(machine)["InitialStates"] == "STARTED,STOPPED"
-    assert capabilities(members[1])["ExpandParameterQuery"] == (
+    assert capabilities(members[3])["ExpandParameterQuery"] == (
         "machineConfig,machineImage,credential"
     )
     by_name = {member["name"]: member for member in members}
@@ -283,7 +285,7 @@ def test_resource_metadata_members_are_readable_by_id(mock_client):
     machine = mock_client.simulate_get(
         "/cimi/resource_metadata/machine", headers=JSON
     ).json
-    missing = mock_client.simulate_get("/cimi/resource_metadata/system", headers=JSON)
+    missing = mock_client.simulate_get("/cimi/resource_metadata/meter", headers=JSON)
 
     assert machine["id"] == f"{HOST}/cimi/resource_metadata/machine"
     assert machine["resourceURI"] == "http://schemas.dmtf.org/cimi/1/ResourceMetadata"

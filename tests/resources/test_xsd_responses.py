@@ -7,7 +7,9 @@ error documents are not CIMI resources (DSP8009 has no error type).
 from __future__ import annotations
 
 import pytest
+from lxml import etree
 
+from tests.e2e.scenario import NS
 from tests.e2e.scenario import PUBLIC_KEY
 from tests.resources.conftest import AUTH
 from tests.support.shared import load_schema
@@ -229,6 +231,68 @@ def test_address_documents_validate(mock_client, schema):
     assert b"<cpu>" in expanded.content
     assert b"<networkType>" in expanded.content  # the network inlined too
     for response in (template, allocated, associated, expanded):
+        assert response.status_code in (200, 201), response.text
+        root = without_resource_uri(response.content)
+        assert schema.validate(root), (response.text, schema.error_log)
+
+
+def test_system_documents_validate(mock_client, schema):
+    base = "http://falconframework.org/cimi"
+    json_in = {**AUTH, "Content-Type": "application/json", "Accept": "application/xml"}
+    xml_out = {**AUTH, "Accept": "application/xml"}
+    template = mock_client.simulate_post(
+        "/cimi/system_templates",
+        headers=json_in,
+        json={
+            "name": "t",
+            "componentDescriptors": [
+                {
+                    "name": "m",
+                    "type": "http://schemas.dmtf.org/cimi/1/Machine",
+                    "quantity": 2,
+                    "machineTemplate": {
+                        "machineConfig": {
+                            "href": f"{base}/machine_configurations/m1-small"
+                        },
+                        "machineImage": {"href": f"{base}/machine_images/img1"},
+                    },
+                },
+                {
+                    "type": "http://schemas.dmtf.org/cimi/1/Volume",
+                    "volumeTemplate": {"volumeConfig": {"capacity": 1048576}},
+                },
+            ],
+        },
+    )
+    system = mock_client.simulate_post(
+        "/cimi/systems",
+        headers=json_in,
+        json={"systemTemplate": {"href": f"{base}/system_templates/template1"}},
+    )
+    url = system.headers["Location"].removeprefix("http://falconframework.org")
+    job = system.headers["CIMI-Job-URI"].removeprefix("http://falconframework.org")
+    reads = [
+        mock_client.simulate_get(path, headers=xml_out)
+        for path in (
+            "/cimi/system_templates",
+            url,
+            "/cimi/systems",
+            f"{url}/machines",
+            f"{url}/volumes",
+            f"{url}/systems",
+            job,
+        )
+    ]
+    assert b"<nestedJob href=" in reads[-1].content
+    nested = etree.fromstring(reads[-1].content).find(f"{{{NS}}}nestedJob").get("href")
+    reads.append(
+        mock_client.simulate_get(
+            nested.removeprefix("http://falconframework.org"), headers=xml_out
+        )
+    )
+    assert b"<parentJob href=" in reads[-1].content
+    assert b"<SystemMachine>" in reads[3].content
+    for response in (template, system, *reads):
         assert response.status_code in (200, 201), response.text
         root = without_resource_uri(response.content)
         assert schema.validate(root), (response.text, schema.error_log)

@@ -1,0 +1,504 @@
+"""Making, driving and deleting a system: its components' calls and jobs.
+
+A system is the gateway's own composition of the cloud's resources: a record
+in the store (its name and the ids of its components) and, for each thing
+done to it, a parent job whose nested jobs are the components' own.
+
+Everything that can be done at once is done in the request: a create makes
+every component there, an action asks every machine. What must wait for the
+cloud (a volume is deleted once the machine it was attached to is gone, the
+record once every component is) is a later phase of the job, started when a
+reader of the job or of the system sees the phase before it done: the
+gateway acts only with a client's credentials in hand, and keeps none.
+
+A create that fails half-way deletes what it made, at once; one whose
+component fails later (a machine going into ERROR) deletes the system when
+its job is next read. Either way the failed job names the component and the
+delete job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+
+from gateway.cimi.errors import CimiError
+from gateway.cimi.errors import NotFound
+from gateway.cimi.schema import CREDENTIAL
+from gateway.cimi.schema import MACHINE
+from gateway.cimi.schema import SYSTEM
+from gateway.cimi.schema import VOLUME
+from gateway.cimi.schema import ResourceType
+from gateway.cimi.schema import action_uri
+from gateway.jobs import FAILED
+from gateway.jobs import GONE
+from gateway.jobs import RUNNING
+from gateway.jobs import Advance
+from gateway.jobs import new_id
+from gateway.resources.jobs import lookup
+from gateway.resources.jobs import machine_volumes_path
+from gateway.resources.links import Links
+from gateway.resources.machine_volumes import ATTACH
+from gateway.resources.machines import ACTION_OUTCOME
+from gateway.resources.mount import Mount
+from gateway.resources.system_templates import Planned
+from gateway.resources.system_templates import SystemPlan
+from providers.base import Credentials
+from providers.base import effective_action
+
+#: the store's kind of system records.
+SYSTEM_KIND = "system"
+#: a system's component collections: their path under the system, by the
+#: type of the resource each holds, in DSP8009's order.
+GROUPS: Mapping[str, ResourceType] = {
+    "systems": SYSTEM,
+    "machines": MACHINE,
+    "credentials": CREDENTIAL,
+    "volumes": VOLUME,
+}
+_GROUP_OF = {rtype.name: group for group, rtype in GROUPS.items()}
+_ADD, _DELETE = action_uri("add"), action_uri("delete")
+_ATTACH = action_uri(ATTACH)
+
+
+class CreateFailed(Exception):
+    """A system create failed half-way; what it made is being deleted.
+
+    Args:
+        error: the cloud's (or the gateway's) refusal, named after the
+            component it came from.
+        job: the FAILED create job.
+    """
+
+    def __init__(self, error: CimiError, job: dict) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.job = job
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def new_record(plan: SystemPlan) -> dict:
+    """Return the record of a system about to be made from ``plan``."""
+    now = _now()
+    return {
+        "id": uuid.uuid4().hex[:12],
+        "name": plan.name,
+        "description": plan.description,
+        "property": dict(plan.properties),
+        "created": now,
+        "updated": now,
+        "components": {group: [] for group in GROUPS},
+        "job": None,
+    }
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one request does to a tenant's systems, with its credentials."""
+
+    mount: Mount
+    links: Links
+    creds: Credentials
+
+    @property
+    def namespace(self) -> str:
+        return self.mount.namespace(self.creds)
+
+    @property
+    def provider(self):  # noqa: ANN201 - whichever families the cloud serves
+        return self.mount.provider
+
+    # -- records ------------------------------------------------------------
+
+    def load(self, system_id: str) -> dict:
+        """Return a system's record; raise ``NotFound`` when there is none."""
+        record = self.mount.store.get(self.namespace, SYSTEM_KIND, system_id)
+        if record is None:
+            raise NotFound(f"no system {system_id}")
+        return record
+
+    def records(self) -> list[dict]:
+        return self.mount.store.list(self.namespace, SYSTEM_KIND)
+
+    def _save(self, record: dict) -> None:
+        # A record is written by the request acting on the system; an edit
+        # of its name races only with itself (compare-and-swap there).
+        self.mount.store.replace(self.namespace, SYSTEM_KIND, record["id"], record)
+
+    def job(self, job_id: str | None) -> dict | None:
+        """Return one of this tenant's jobs, brought up to date (phases too)."""
+        if not job_id:
+            return None
+        return self.mount.jobs.get(
+            self.namespace, job_id, lookup(self.provider, self.creds), self.advance
+        )
+
+    # -- create -------------------------------------------------------------
+
+    def create(self, plan: SystemPlan, parent: str | None = None) -> tuple[dict, dict]:
+        """Make a system and its components; return its record and job.
+
+        Raises:
+            CreateFailed: a component's create failed; what was made before
+                it is being deleted.
+        """
+        record = new_record(plan)
+        self.mount.store.add(self.namespace, SYSTEM_KIND, record["id"], record)
+        job_id, nested = new_id(), []
+        target = (SYSTEM.path, record["id"])
+        volumes: dict[str, str] = {}  # a volume component's name: its id
+        attach: list[dict] = []
+        for component in plan.components:
+            try:
+                made, child = self._make(component, job_id)
+            except CreateFailed as ex:  # a nested system's own
+                nested.append(ex.job["id"])
+                raise self._failed(
+                    record, job_id, parent, nested, component, ex.error
+                ) from ex
+            except CimiError as ex:
+                failed = self.mount.jobs.record(
+                    self.namespace, _ADD, None, "", failure=ex, parent=job_id
+                )
+                nested.append(failed["id"])
+                raise self._failed(
+                    record, job_id, parent, nested, component, ex
+                ) from ex
+            # Written as each is made: a worker dying half-way leaves a
+            # record of all it made, which a delete finds.
+            record["components"][_GROUP_OF[component.kind.name]].append(made)
+            self._save(record)
+            nested.append(child)
+            if component.kind.rtype is VOLUME:
+                volumes[component.name] = made
+            attach += [
+                {
+                    "op": "attach",
+                    "machine": made,
+                    "volume": volumes[volume] if is_component else volume,
+                    "device": device,
+                }
+                for volume, is_component, device in component.attach
+            ]
+        record["job"] = job_id
+        self._save(record)
+        # The volumes go on their machines once both are made: a later phase.
+        self.mount.jobs.record(
+            self.namespace,
+            _ADD,
+            target,
+            "",
+            job_id=job_id,
+            parent=parent,
+            nested=nested,
+            steps=[attach] if attach else [],
+            undo={"op": "delete_system", "system": record["id"]},
+            done=not nested,
+        )
+        return record, self.job(job_id) or {}
+
+    def _make(self, component: Planned, parent: str) -> tuple[str, str]:
+        """Make one component; return its id and the id of its job."""
+        jobs, provider = self.mount.jobs, self.provider
+        spec = component.spec
+        if isinstance(spec, SystemPlan):
+            record, job = self.create(spec, parent=parent)
+            return record["id"], job["id"]
+        if component.kind.rtype is CREDENTIAL:
+            made = provider.import_credential(self.creds, component.name, spec)
+            job = jobs.record(
+                self.namespace,
+                _ADD,
+                (CREDENTIAL.path, made["id"]),
+                "",
+                parent=parent,
+                done=True,
+            )
+            return made["id"], job["id"]
+        if component.kind.rtype is VOLUME:
+            made, expect = provider.create_volume(self.creds, spec), "AVAILABLE"
+        else:
+            made = provider.create_machine(self.creds, spec)
+            expect = spec.initial_state  # type: ignore[attr-defined]
+        job = jobs.record(
+            self.namespace,
+            _ADD,
+            (component.kind.rtype.path, made["id"]),
+            expect,
+            state=made["state"],
+            parent=parent,
+        )
+        return made["id"], job["id"]
+
+    def _failed(
+        self,
+        record: dict,
+        job_id: str,
+        parent: str | None,
+        nested: list[str],
+        component: Planned,
+        error: CimiError,
+    ) -> CreateFailed:
+        """Record a create's failure, delete what it made; return the error."""
+        undo = self.delete(record)
+        named = type(error)(
+            f"{component.label}: {error.message}; what the system made is deleted "
+            f"again (job {undo['id']})"
+        )
+        job = self.mount.jobs.record(
+            self.namespace,
+            _ADD,
+            (SYSTEM.path, record["id"]),
+            "",
+            job_id=job_id,
+            parent=parent,
+            nested=nested,
+            failure=named,
+        )
+        return CreateFailed(named, job)
+
+    # -- delete -------------------------------------------------------------
+
+    def delete(self, record: dict, parent: str | None = None) -> dict:
+        """Delete a system's components, then its record; return the job.
+
+        Machines (and nested systems) go at once, with the volumes nothing
+        holds; the volumes they held, then the credentials, then the record,
+        each when what came before is done.
+        """
+        jobs, namespace = self.mount.jobs, self.namespace
+        job_id, components = new_id(), record["components"]
+        # Whatever the system was doing is overtaken, not failed: a create
+        # job would otherwise see its machines vanish and undo it again.
+        for target in self._targets(record):
+            jobs.cancel(namespace, target, "the system was deleted meanwhile")
+        nested = []
+        for system_id in components["systems"]:
+            nested_record = self.mount.store.get(namespace, SYSTEM_KIND, system_id)
+            if nested_record is not None:
+                nested.append(self.delete(nested_record, parent=job_id)["id"])
+        nested += [self._delete_one(MACHINE, m, job_id) for m in components["machines"]]
+        held = []
+        for volume_id in components["volumes"]:
+            if self._held(volume_id):
+                held.append(volume_id)
+            else:
+                nested.append(self._delete_one(VOLUME, volume_id, job_id))
+        steps = [
+            [{"op": "delete", "path": VOLUME.path, "id": v} for v in held],
+            [
+                {"op": "delete", "path": CREDENTIAL.path, "id": c}
+                for c in components["credentials"]
+            ],
+            [{"op": "forget", "system": record["id"]}],
+        ]
+        steps = [phase for phase in steps if phase]
+        while steps and not nested:
+            nested += self.advance({"id": job_id}, steps.pop(0))
+        record["job"] = job_id
+        if self.mount.store.get(namespace, SYSTEM_KIND, record["id"]) is not None:
+            self._save(record)
+        jobs.record(
+            namespace,
+            _DELETE,
+            (SYSTEM.path, record["id"]),
+            GONE,
+            job_id=job_id,
+            parent=parent,
+            nested=nested,
+            steps=steps,
+            done=not nested and not steps,
+        )
+        return self.job(job_id) or {}
+
+    def _targets(self, record: dict) -> Iterator[tuple[str, str]]:
+        yield (SYSTEM.path, record["id"])
+        for group, rtype in GROUPS.items():
+            for component in record["components"][group]:
+                yield (rtype.path, component)
+
+    def _held(self, volume_id: str) -> bool:
+        """Tell whether a volume is attached (its delete must wait)."""
+        try:
+            volume = self.provider.get_volume(self.creds, volume_id)
+        except NotFound:
+            return False
+        return "delete" not in volume.get("operations", ())
+
+    def _delete_one(self, rtype: ResourceType, id: str, parent: str) -> str:
+        """Delete one component; return the id of its job."""
+        jobs, namespace = self.mount.jobs, self.namespace
+        target = (rtype.path, id)
+        delete = {
+            MACHINE: self.provider.delete_machine,
+            VOLUME: getattr(self.provider, "delete_volume", None),
+            CREDENTIAL: getattr(self.provider, "delete_credential", None),
+        }[rtype]
+        try:
+            delete(self.creds, id)
+        except NotFound:
+            return jobs.record(
+                namespace, _DELETE, target, GONE, parent=parent, done=True
+            )["id"]
+        except CimiError as ex:
+            return jobs.record(
+                namespace, _DELETE, target, GONE, parent=parent, failure=ex
+            )["id"]
+        # A key pair goes at once; the rest when the cloud is done.
+        done = rtype is CREDENTIAL
+        return jobs.record(namespace, _DELETE, target, GONE, parent=parent, done=done)[
+            "id"
+        ]
+
+    def advance(self, job: dict, phase: list[dict]) -> list[str]:
+        """Start a parent job's next phase; return its nested jobs' ids."""
+        started = []
+        for step in phase:
+            if step["op"] == "delete":
+                rtype = {VOLUME.path: VOLUME, CREDENTIAL.path: CREDENTIAL}[step["path"]]
+                started.append(self._delete_one(rtype, step["id"], job["id"]))
+            elif step["op"] == "forget":
+                self.mount.store.remove(self.namespace, SYSTEM_KIND, step["system"])
+            elif step["op"] == "attach":
+                started.append(self._attach(step, job["id"]))
+            elif step["op"] == "delete_system":
+                record = self.mount.store.get(
+                    self.namespace, SYSTEM_KIND, step["system"]
+                )
+                if record is not None:
+                    started.append(self.delete(record)["id"])
+        return started
+
+    def _attach(self, step: dict, parent: str) -> str:
+        """Attach a volume to a machine made with it; return the job's id."""
+        target = (machine_volumes_path(step["machine"]), step["volume"])
+        try:
+            attached = self.provider.attach_volume(
+                self.creds, step["machine"], step["volume"], step["device"]
+            )
+        except CimiError as ex:
+            return self.mount.jobs.record(
+                self.namespace, _ATTACH, target, "ATTACHED", parent=parent, failure=ex
+            )["id"]
+        return self.mount.jobs.record(
+            self.namespace,
+            _ATTACH,
+            target,
+            "ATTACHED",
+            state=attached["state"],
+            parent=parent,
+        )["id"]
+
+    # -- actions -------------------------------------------------------------
+
+    def act(self, record: dict, action: str, force: bool) -> dict:
+        """Ask every machine of a system (nested ones' too) to ``action``."""
+        jobs, namespace = self.mount.jobs, self.namespace
+        job_id, nested = new_id(), []
+        for machine_id in self.machines(record):
+            target = (MACHINE.path, machine_id)
+            try:
+                machine = self.provider.get_machine(self.creds, machine_id)
+            except NotFound:
+                continue  # deleted out of the system's hands: not its to act on
+            jobs.observe(namespace, target, machine["state"])
+            asked = effective_action(action, machine["state"])
+            outcome = ACTION_OUTCOME[asked]
+            if machine["state"] == outcome:
+                nested.append(
+                    jobs.record(
+                        namespace,
+                        action_uri(asked),
+                        target,
+                        outcome,
+                        parent=job_id,
+                        done=True,
+                    )["id"]
+                )
+                continue
+            try:
+                after = self.provider.act(self.creds, machine_id, asked, force=force)
+            except CimiError as ex:
+                child = jobs.record(
+                    namespace,
+                    action_uri(asked),
+                    target,
+                    outcome,
+                    parent=job_id,
+                    failure=ex,
+                )
+            else:
+                child = jobs.record(
+                    namespace,
+                    action_uri(asked),
+                    target,
+                    outcome,
+                    state=after["state"],
+                    parent=job_id,
+                )
+            nested.append(child["id"])
+        jobs.record(
+            namespace,
+            action_uri(action),
+            (SYSTEM.path, record["id"]),
+            "",
+            job_id=job_id,
+            nested=nested,
+            done=not nested,
+        )
+        return self.job(job_id) or {}
+
+    def machines(self, record: dict) -> Iterator[str]:
+        """Yield the machines of a system and of the systems in it."""
+        yield from record["components"]["machines"]
+        for system_id in self.systems_within(record):
+            nested = self.mount.store.get(self.namespace, SYSTEM_KIND, system_id)
+            if nested is not None:
+                yield from nested["components"]["machines"]
+
+    def systems_within(self, record: dict) -> list[str]:
+        """Return the ids of the systems in a system, however deep."""
+        found: list[str] = []
+        waiting = list(record["components"]["systems"])
+        while waiting:
+            system_id = waiting.pop()
+            if system_id in found or system_id == record["id"]:
+                continue  # held twice (a cycle cannot be made, but be safe)
+            found.append(system_id)
+            nested = self.mount.store.get(self.namespace, SYSTEM_KIND, system_id)
+            if nested is not None:
+                waiting += nested["components"]["systems"]
+        return found
+
+    # -- state -------------------------------------------------------------
+
+    def state(self, record: dict, machine_states: Mapping[str, str]) -> str:
+        """Return a system's CIMI state.
+
+        CREATING or DELETING while its create or delete job runs (ERROR when
+        the delete failed); otherwise its machines' state when they all
+        share one, MIXED when they do not, STARTED without machines.
+        """
+        job = self.job(record.get("job"))
+        if job is not None and job["action"] == _DELETE and job["status"] == FAILED:
+            return "ERROR"
+        if job is not None and job["status"] == RUNNING:
+            return "DELETING" if job["action"] == _DELETE else "CREATING"
+        states = {
+            machine_states[m] for m in self.machines(record) if m in machine_states
+        }
+        if not states:
+            return "STARTED"
+        return states.pop() if len(states) == 1 else "MIXED"
+
+
+def advancer(mount: Mount, links: Links, creds: Credentials) -> Advance:
+    """Return how a reader with ``creds`` starts parent jobs' next phases."""
+    return Run(mount, links, creds).advance
