@@ -413,3 +413,57 @@ def test_a_resource_is_added_to_a_system_and_taken_out(cloud: Cloud, api):
         delete_system(api, system["id"])
         assert api.get(machine["id"]).status_code == 200
         api.delete(machine["id"])
+
+
+def test_a_system_in_a_system(cloud: Cloud, api):
+    cep = entry_point(cloud, api)
+    inner = api.post(
+        cep["systemTemplates"]["href"],
+        json={
+            "name": "inner",
+            "componentDescriptors": [
+                {
+                    "name": "store",
+                    "type": f"{NS}/Volume",
+                    "volumeTemplate": {"volumeConfig": {"capacity": GIB}},
+                }
+            ],
+        },
+    )
+    assert inner.status_code == 201, inner.text
+    try:
+        made = create_system(
+            api,
+            cep,
+            {
+                "componentDescriptors": [
+                    {
+                        "name": "part",
+                        "type": f"{NS}/System",
+                        "systemTemplate": {"href": inner.headers["Location"]},
+                    }
+                ]
+            },
+            name=unique("outer"),
+        )
+        outer = made["system"]
+        held = members(api, outer["systems"]["href"], "systemSystems")
+        assert len(held) == 1
+        nested_url = held[0]["system"]["href"]
+        nested = api.get(nested_url).json()
+        assert nested["name"] == "part"
+        # The nested system's own job is the outer one's nested job.
+        child = api.get(made["job"]["nestedJobs"][0]["href"]).json()
+        assert child["targetResource"]["href"] == nested_url
+        assert child["parentJob"]["href"] == made["job"]["id"]
+        volume = members(api, nested["volumes"]["href"], "systemVolumes")[0]
+        assert volume["volume"]["href"] in ids(api, cep, "volumes", "volumes")
+        # A system cannot go into one it holds.
+        loop = api.post(f"{nested_url}/systems", json={"system": {"href": outer["id"]}})
+        assert loop.status_code == 400, loop.text
+
+        delete_system(api, outer["id"])
+        assert api.get(nested_url).status_code == 404
+        assert volume["volume"]["href"] not in ids(api, cep, "volumes", "volumes")
+    finally:
+        api.delete(inner.headers["Location"])
