@@ -9,6 +9,7 @@ newest first, and are dropped after the retention time.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable
 from datetime import UTC
@@ -113,7 +114,7 @@ class Jobs:
         }
         if failure is not None:
             self._settle(job, FAILED, failure.message, failure.status)
-        elif done:
+        elif done and not job["steps"]:
             self._settle(job, SUCCESS, "", 0)
         elif state is not None and not job["nested"]:
             self._judge(job, state)
@@ -129,7 +130,11 @@ class Jobs:
         running = (
             job
             for job in self.store.list(namespace, JOB)
-            if job["status"] == RUNNING and job["target"] == list(target)
+            if job["status"] == RUNNING
+            and job["target"] == list(target)
+            # A parent job follows its nested jobs, not its target's state.
+            and not job.get("nested")
+            and not job.get("steps")
         )
         for job in running:
             seen = dict(job)
@@ -188,7 +193,7 @@ class Jobs:
     ) -> dict:
         if job["status"] != RUNNING:
             return job
-        if job.get("nested"):
+        if job.get("nested") or job.get("steps"):
             return self._refresh_parent(namespace, job, lookup, advance)
         if not job["target"]:
             return job
@@ -210,29 +215,25 @@ class Jobs:
     def _refresh_parent(
         self, namespace: str, job: dict, lookup: Lookup, advance: Advance | None
     ) -> dict:
-        """Follow a parent job's nested jobs; start its next steps when due."""
+        """Follow a parent job's nested jobs; start its next steps when due.
+
+        A nested job CANCELLED (its target deleted meanwhile, by a client) or
+        no longer kept (past the retention: long done) is over, not failed.
+        """
         nested = [
             self.get(namespace, child, lookup, advance) for child in job["nested"]
         ]
-        failed = next(
-            (c for c in nested if c is not None and c["status"] in (FAILED, CANCELLED)),
-            None,
-        )
-        lost = next((i for i, c in enumerate(nested) if c is None), None)
+        failed = next((c for c in nested if c and c["status"] == FAILED), None)
         seen = dict(job)
-        if failed is not None or lost is not None:
-            what = failed["target"] if failed is not None else None
-            message = (
-                f"{'/'.join(what) if what else 'a component'}: "
-                f"{failed['statusMessage'] or failed['status'].lower()}"
-                if failed is not None
-                else f"nested job {job['nested'][lost]} is no longer kept"
+        if failed is not None:
+            what = "/".join(failed["target"]) if failed["target"] else "a component"
+            message = f"{what}: {failed['statusMessage'] or 'failed'}"
+            return self._fail(
+                namespace, job, seen, message, failed["returnCode"] or 500, advance
             )
-            code = failed["returnCode"] if failed is not None else 410
-            return self._fail(namespace, job, seen, message, code or 500, advance)
-        if any(c["status"] != SUCCESS for c in nested):
-            done = sum(c["status"] == SUCCESS for c in nested)
-            job["progress"] = done * 100 // (len(nested) + len(job["steps"]))
+        over = sum(c is None or c["status"] in (SUCCESS, CANCELLED) for c in nested)
+        if over < len(nested):
+            job["progress"] = over * 100 // (len(nested) + len(job["steps"]))
             if job["progress"] != seen["progress"]:
                 self.store.replace(namespace, JOB, job["id"], job, expected=seen)
             return job
@@ -241,13 +242,15 @@ class Jobs:
             return self._written(namespace, job, seen)
         if advance is None or not self._claim(namespace, job, seen):
             return self.store.get(namespace, JOB, job["id"]) or seen
-        claimed = dict(job)
-        # New lists, not the claimed record's: it is what the write compares.
+        # A deep copy: the write compares with it, and ``advance`` may change
+        # the steps it is given (a step put back for the next reader).
+        claimed = copy.deepcopy(job)
         phase, job["steps"] = job["steps"][0], job["steps"][1:]
         started = advance(job, phase)
         job.update(nested=job["nested"] + started, claimed=None)
         if not started and not job["steps"]:
             self._settle(job, SUCCESS, "", 0)
+        # Claimed: no other reader writes this job until the claim is let go.
         self.store.replace(namespace, JOB, job["id"], job, expected=claimed)
         return self._refresh(namespace, job, lookup, advance) if started else job
 
@@ -269,25 +272,23 @@ class Jobs:
         code: int,
         advance: Advance | None,
     ) -> dict:
-        """Settle a parent job FAILED; start its undo, if it has one.
+        """Settle a parent job FAILED; start its undo first, if it has one.
 
-        A job with an undo waits, RUNNING, for a reader who can start it.
+        A job with an undo waits, RUNNING, for a reader who can start it; that
+        reader claims it, so the undo runs once, and settles it only after:
+        an undo that raised is tried again by the next reader.
         """
-        if job.get("undo") is not None and advance is None:
-            return seen
-        self._settle(job, FAILED, message, code)
-        job["steps"] = []
-        undo, job["undo"] = job.get("undo"), None
-        if not self.store.replace(namespace, JOB, job["id"], job, expected=seen):
-            return self.store.get(namespace, JOB, job["id"]) or job
-        if undo is not None and advance is not None:
-            # Settled first: only the worker that settled it undoes it.
-            before = dict(job)
+        undo = job.get("undo")
+        if undo is not None:
+            if advance is None or not self._claim(namespace, job, seen):
+                return self.store.get(namespace, JOB, job["id"]) or seen
+            seen = copy.deepcopy(job)
             started = advance(job, [undo])
             if started:
-                job["statusMessage"] += f"; undone by job {', '.join(started)}"
-                self.store.replace(namespace, JOB, job["id"], job, expected=before)
-        return job
+                message += f"; undone by job {', '.join(started)}"
+        self._settle(job, FAILED, message, code)
+        job.update(steps=[], undo=None, claimed=None)
+        return self._written(namespace, job, seen)
 
     def _written(self, namespace: str, job: dict, seen: dict) -> dict:
         """Write a job settled over ``seen``; the stored one if another was first."""

@@ -223,3 +223,15 @@ def test_a_phase_another_worker_claimed_is_not_started_again(jobs):
     seen = jobs.get(NS, parent["id"], cloud(states), lambda job, phase: pytest.fail())
 
     assert seen["status"] == "RUNNING"
+
+
+def test_a_cancelled_or_forgotten_nested_job_is_over_not_failed(jobs):
+    states = {("machines", "a"): "CREATING", ("machines", "b"): "STARTED"}
+    parent = _parent(jobs, ["a", "b"], undo={"op": "delete"})
+    # A client deleted machine a: its job is cancelled, not failed.
+    jobs.cancel(NS, ("machines", "a"), "deleted meanwhile")
+    jobs.store.remove(NS, "job", parent["nested"][1])  # past the retention
+
+    seen = jobs.get(NS, parent["id"], cloud(states), lambda job, phase: pytest.fail())
+
+    assert seen["status"] == "SUCCESS"

@@ -19,14 +19,18 @@ delete job.
 
 from __future__ import annotations
 
+import copy
 import uuid
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 
 from gateway.cimi.errors import CimiError
+from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import CREDENTIAL
 from gateway.cimi.schema import MACHINE
@@ -84,6 +88,18 @@ def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+def _later(delay: timedelta) -> str:
+    return (datetime.now(UTC).replace(microsecond=0) + delay).isoformat()
+
+
+#: how long a system's delete waits for a volume to be let go (its machine
+#: gone) or made, before it fails.
+_HELD_FOR = timedelta(minutes=10)
+#: a create older than this whose record still says so died half-way.
+CREATE_LAPSES = timedelta(minutes=10)
+_WRITE_TRIES = 16
+
+
 def new_record(plan: SystemPlan) -> dict:
     """Return the record of a system about to be made from ``plan``."""
     now = _now()
@@ -127,10 +143,24 @@ class Run:
     def records(self) -> list[dict]:
         return self.mount.store.list(self.namespace, SYSTEM_KIND)
 
-    def _save(self, record: dict) -> None:
-        # A record is written by the request acting on the system; an edit
-        # of its name races only with itself (compare-and-swap there).
-        self.mount.store.replace(self.namespace, SYSTEM_KIND, record["id"], record)
+    def update(self, system_id: str, change: Callable[[dict], None]) -> dict | None:
+        """Change a system's record over the record as read; return it.
+
+        Compare-and-swap, tried again over a record someone changed first (a
+        create adding its components while a client renames the system), so
+        no writer's change is lost. None: the record is gone.
+        """
+        for _ in range(_WRITE_TRIES):
+            record = self.mount.store.get(self.namespace, SYSTEM_KIND, system_id)
+            if record is None:
+                return None
+            changed = copy.deepcopy(record)
+            change(changed)
+            if self.mount.store.replace(
+                self.namespace, SYSTEM_KIND, system_id, changed, expected=record
+            ):
+                return changed
+        raise Conflict(f"system {system_id} changed meanwhile; try again")
 
     def job(self, job_id: str | None) -> dict | None:
         """Return one of this tenant's jobs, brought up to date (phases too)."""
@@ -150,6 +180,9 @@ class Run:
                 it is being deleted.
         """
         record = new_record(plan)
+        # CREATING from the first write: no delete or action overtakes the
+        # request making it (systems.py refuses them while it is marked).
+        record["creating"] = _now()
         self.mount.store.add(self.namespace, SYSTEM_KIND, record["id"], record)
         job_id, nested = new_id(), []
         target = (SYSTEM.path, record["id"])
@@ -173,8 +206,14 @@ class Run:
                 ) from ex
             # Written as each is made: a worker dying half-way leaves a
             # record of all it made, which a delete finds.
-            record["components"][_GROUP_OF[component.kind.name]].append(made)
-            self._save(record)
+            group = _GROUP_OF[component.kind.name]
+            record = (
+                self.update(
+                    record["id"],
+                    lambda r, g=group, m=made: r["components"][g].append(m),
+                )
+                or record
+            )
             nested.append(child)
             if component.kind.rtype is VOLUME:
                 volumes[component.name] = made
@@ -187,8 +226,6 @@ class Run:
                 }
                 for volume, is_component, device in component.attach
             ]
-        record["job"] = job_id
-        self._save(record)
         # The volumes go on their machines once both are made: a later phase.
         self.mount.jobs.record(
             self.namespace,
@@ -202,6 +239,12 @@ class Run:
             undo={"op": "delete_system", "system": record["id"]},
             done=not nested,
         )
+
+        def made(r: dict) -> None:
+            r["job"] = job_id
+            r.pop("creating", None)
+
+        record = self.update(record["id"], made) or record
         return record, self.job(job_id) or {}
 
     def _make(self, component: Planned, parent: str) -> tuple[str, str]:
@@ -247,6 +290,7 @@ class Run:
         error: CimiError,
     ) -> CreateFailed:
         """Record a create's failure, delete what it made; return the error."""
+        record = self.update(record["id"], lambda r: r.pop("creating", None)) or record
         undo = self.delete(record)
         named = type(error)(
             f"{component.label}: {error.message}; what the system made is deleted "
@@ -266,45 +310,49 @@ class Run:
 
     # -- delete -------------------------------------------------------------
 
-    def delete(self, record: dict, parent: str | None = None) -> dict:
+    def delete(
+        self, record: dict, parent: str | None = None, seen: frozenset = frozenset()
+    ) -> dict:
         """Delete a system's components, then its record; return the job.
 
         Machines (and nested systems) go at once, with the volumes nothing
         holds; the volumes they held, then the credentials, then the record,
-        each when what came before is done.
+        each when what came before is done. A system being deleted already
+        answers with that delete's job: one delete at a time.
         """
         jobs, namespace = self.mount.jobs, self.namespace
-        job_id, components = new_id(), record["components"]
-        # Whatever the system was doing is overtaken, not failed: a create
-        # job would otherwise see its machines vanish and undo it again.
+        job_id = new_id()
+        running = self.job(record.get("job"))
+        if running and running["action"] == _DELETE and running["status"] == RUNNING:
+            return running
+
+        def claim(r: dict) -> None:
+            if r.get("job") != record.get("job"):
+                raise Conflict(f"system {r['id']} changed meanwhile; try again")
+            r["job"] = job_id
+
+        record = self.update(record["id"], claim) or record
+        # Whatever the system was doing is overtaken, not failed.
         for target in self._targets(record):
             jobs.cancel(namespace, target, "the system was deleted meanwhile")
-        nested = []
+        components, nested = record["components"], []
         for system_id in components["systems"]:
-            nested_record = self.mount.store.get(namespace, SYSTEM_KIND, system_id)
-            if nested_record is not None:
-                nested.append(self.delete(nested_record, parent=job_id)["id"])
+            inner = self.mount.store.get(namespace, SYSTEM_KIND, system_id)
+            if inner is not None and system_id not in seen | {record["id"]}:
+                nested.append(self.delete(inner, job_id, seen | {record["id"]})["id"])
         nested += [self._delete_one(MACHINE, m, job_id) for m in components["machines"]]
-        held = []
-        for volume_id in components["volumes"]:
-            if self._held(volume_id):
-                held.append(volume_id)
-            else:
-                nested.append(self._delete_one(VOLUME, volume_id, job_id))
         steps = [
-            [{"op": "delete", "path": VOLUME.path, "id": v} for v in held],
+            # After the machines: the volumes they held are free then.
+            [
+                {"op": "delete", "path": VOLUME.path, "id": v}
+                for v in components["volumes"]
+            ],
             [
                 {"op": "delete", "path": CREDENTIAL.path, "id": c}
                 for c in components["credentials"]
             ],
             [{"op": "forget", "system": record["id"]}],
         ]
-        steps = [phase for phase in steps if phase]
-        while steps and not nested:
-            nested += self.advance({"id": job_id}, steps.pop(0))
-        record["job"] = job_id
-        if self.mount.store.get(namespace, SYSTEM_KIND, record["id"]) is not None:
-            self._save(record)
         jobs.record(
             namespace,
             _DELETE,
@@ -313,8 +361,7 @@ class Run:
             job_id=job_id,
             parent=parent,
             nested=nested,
-            steps=steps,
-            done=not nested and not steps,
+            steps=[phase for phase in steps if phase],
         )
         return self.job(job_id) or {}
 
@@ -324,25 +371,28 @@ class Run:
             for component in record["components"][group]:
                 yield (rtype.path, component)
 
-    def _held(self, volume_id: str) -> bool:
-        """Tell whether a volume is attached (its delete must wait)."""
-        try:
-            volume = self.provider.get_volume(self.creds, volume_id)
-        except NotFound:
-            return False
-        return "delete" not in volume.get("operations", ())
-
     def _delete_one(self, rtype: ResourceType, id: str, parent: str) -> str:
-        """Delete one component; return the id of its job."""
+        """Delete one component; return the id of its job.
+
+        One gone already, or being deleted, is not deleted again.
+        """
         jobs, namespace = self.mount.jobs, self.namespace
         target = (rtype.path, id)
-        delete = {
-            MACHINE: self.provider.delete_machine,
-            VOLUME: getattr(self.provider, "delete_volume", None),
-            CREDENTIAL: getattr(self.provider, "delete_credential", None),
+        provider = self.provider
+        read, delete = {
+            MACHINE: (provider.get_machine, provider.delete_machine),
+            VOLUME: (
+                getattr(provider, "get_volume", None),
+                getattr(provider, "delete_volume", None),
+            ),
+            CREDENTIAL: (
+                getattr(provider, "get_credential", None),
+                getattr(provider, "delete_credential", None),
+            ),
         }[rtype]
         try:
-            delete(self.creds, id)
+            if read(self.creds, id).get("state") != "DELETING":
+                delete(self.creds, id)
         except NotFound:
             return jobs.record(
                 namespace, _DELETE, target, GONE, parent=parent, done=True
@@ -357,24 +407,68 @@ class Run:
             "id"
         ]
 
+    def _deletable(self, volume_id: str) -> bool:
+        """Tell whether a volume can be deleted now (not held, not being made)."""
+        try:
+            volume = self.provider.get_volume(self.creds, volume_id)
+        except NotFound:
+            return True  # gone: its delete step says so
+        return "delete" in volume.get("operations", ()) or volume["state"] == "DELETING"
+
     def advance(self, job: dict, phase: list[dict]) -> list[str]:
         """Start a parent job's next phase; return its nested jobs' ids."""
-        started = []
+        started, later = [], []
         for step in phase:
-            if step["op"] == "delete":
-                rtype = {VOLUME.path: VOLUME, CREDENTIAL.path: CREDENTIAL}[step["path"]]
-                started.append(self._delete_one(rtype, step["id"], job["id"]))
+            if step["op"] == "delete" and step["path"] == VOLUME.path:
+                if self._deletable(step["id"]):
+                    started.append(self._delete_one(VOLUME, step["id"], job["id"]))
+                elif _now() < step.setdefault("until", _later(_HELD_FOR)):
+                    later.append(step)  # still held, or being made: next read
+                else:
+                    held = Conflict(f"volume {step['id']} is still held or being made")
+                    started.append(
+                        self.mount.jobs.record(
+                            self.namespace,
+                            _DELETE,
+                            (VOLUME.path, step["id"]),
+                            GONE,
+                            parent=job["id"],
+                            failure=held,
+                        )["id"]
+                    )
+            elif step["op"] == "delete":
+                started.append(self._delete_one(CREDENTIAL, step["id"], job["id"]))
             elif step["op"] == "forget":
                 self.mount.store.remove(self.namespace, SYSTEM_KIND, step["system"])
             elif step["op"] == "attach":
-                started.append(self._attach(step, job["id"]))
+                if self._attachable(step):
+                    started.append(self._attach(step, job["id"]))
+                elif _now() < step.setdefault("until", _later(_HELD_FOR)):
+                    later.append(step)  # the machine is busy (stopping...)
+                else:
+                    started.append(self._attach(step, job["id"]))  # its refusal
             elif step["op"] == "delete_system":
                 record = self.mount.store.get(
                     self.namespace, SYSTEM_KIND, step["system"]
                 )
                 if record is not None:
                     started.append(self.delete(record)["id"])
+        if later:
+            # Tried again by the next reader, before what comes after.
+            job["steps"] = [later, *job["steps"]]
         return started
+
+    def _attachable(self, step: dict) -> bool:
+        """Tell whether an attach can be asked now: its machine is STARTED or
+        STOPPED, not on its way (a client stopped it before the attach), and
+        its volume is made; one gone is asked, for the cloud's refusal."""
+        try:
+            machine = self.provider.get_machine(self.creds, step["machine"])
+            volume = self.provider.get_volume(self.creds, step["volume"])
+        except NotFound:
+            return True
+        busy = machine["state"] not in ("STARTED", "STOPPED", "ERROR")
+        return not busy and volume["state"] != "CREATING"
 
     def _attach(self, step: dict, parent: str) -> str:
         """Attach a volume to a machine made with it; return the job's id."""
@@ -479,6 +573,15 @@ class Run:
 
     # -- state -------------------------------------------------------------
 
+    @staticmethod
+    def creating(record: dict) -> bool:
+        """Tell whether a request is making the system now (and did not die
+        at it: a mark older than ``CREATE_LAPSES`` is let go)."""
+        since = record.get("creating")
+        return bool(since) and (
+            datetime.fromisoformat(since) > datetime.now(UTC) - CREATE_LAPSES
+        )
+
     def state(self, record: dict, machine_states: Mapping[str, str]) -> str:
         """Return a system's CIMI state.
 
@@ -486,6 +589,8 @@ class Run:
         the delete failed); otherwise its machines' state when they all
         share one, MIXED when they do not, STARTED without machines.
         """
+        if self.creating(record):
+            return "CREATING"
         job = self.job(record.get("job"))
         if job is not None and job["action"] == _DELETE and job["status"] == FAILED:
             return "ERROR"

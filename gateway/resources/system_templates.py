@@ -154,7 +154,7 @@ def _descriptor_to_stored(links: Links, given: dict) -> dict:
         raise BadRequest("componentDescriptor.type: required")
     name = given["type"].rstrip("/").rpartition("/")[2]
     kind = COMPONENTS.get(name)
-    if kind is None:
+    if kind is None or given["type"] not in (name, type_uri(name)):
         known = ", ".join(type_uri(k) for k in COMPONENTS)
         raise BadRequest(
             f"componentDescriptor.type: '{given['type'][:120]}' is not one of {known}"
@@ -197,12 +197,18 @@ def _descriptor_to_stored(links: Links, given: dict) -> dict:
         if isinstance(ref, Mapping)
         and (match := _COMPONENT_REF.fullmatch(str(ref.get("href") or "")))
     }
+    if set(component_refs) - ({"credential"} if kind.name == "Machine" else set()):
+        raise BadRequest(
+            f"{kind.attr}: only a machine's credential and volumes may name "
+            "another component ('#name')"
+        )
     given = {k: v for k, v in template.items() if k not in component_refs}
     # A machine's volumes may be components too: "#name" hrefs, kept apart.
     listed = [
         {**item, "href": {"component": match.group(1)}}
         for item in given.get("volume", ())
-        if (match := _COMPONENT_REF.fullmatch(str(item.get("href") or "")))
+        if kind.name == "Machine"
+        and (match := _COMPONENT_REF.fullmatch(str(item.get("href") or "")))
     ]
     if listed:
         given["volume"] = [
@@ -290,13 +296,6 @@ class SystemPlan:
     properties: Mapping[str, str]
     components: tuple[Planned, ...]
 
-    def count(self) -> int:
-        """Return how many components it is made of, nested ones included."""
-        return sum(
-            1 + (c.spec.count() if isinstance(c.spec, SystemPlan) else 0)
-            for c in self.components
-        )
-
 
 def plan(
     mount: Mount,
@@ -305,6 +304,7 @@ def plan(
     template: dict,
     values: Mapping[str, object],
     depth: int = 0,
+    budget: list[int] | None = None,
 ) -> SystemPlan:
     """Return the system a stored template (overridden by ``values``) makes.
 
@@ -323,10 +323,19 @@ def plan(
     credentials: dict[str, list[str]] = {}
     volumes: dict[str, list[str]] = {}
     components: list[Planned] = []
+    # Counted as planned, nested systems' too: a template nesting others
+    # many times over is refused before it costs the cloud a lookup each.
+    left = budget if budget is not None else [MAX_COMPONENTS]
     for descriptor in descriptors:
         kind = component_kind(type_uri(descriptor["type"]), mount.provider)
         made = _template_of(mount, links, creds, kind, descriptor)
         for index in range(descriptor["quantity"]):
+            left[0] -= 1
+            if left[0] < 0:
+                raise BadRequest(
+                    f"componentDescriptors: more than {MAX_COMPONENTS} components "
+                    "in one system, nested systems' included"
+                )
             planned = _planned(
                 mount,
                 links,
@@ -338,6 +347,7 @@ def plan(
                 index,
                 depth,
                 {"Credential": credentials, "Volume": volumes},
+                left,
             )
             made_by = {"Credential": credentials, "Volume": volumes}.get(kind.name)
             if made_by is not None:
@@ -350,11 +360,6 @@ def plan(
         properties=dict(values.get("property") or template.get("property") or {}),  # type: ignore[call-overload]
         components=tuple(components),
     )
-    if depth == 0 and system.count() > MAX_COMPONENTS:
-        raise BadRequest(
-            f"componentDescriptors: {system.count()} components; at most "
-            f"{MAX_COMPONENTS} in one system"
-        )
     return system
 
 
@@ -387,6 +392,7 @@ def _planned(
     index: int,
     depth: int,
     made: Mapping[str, Mapping[str, list[str]]],
+    budget: list[int],
 ) -> Planned:
     label = (
         descriptor.get("name")
@@ -402,7 +408,7 @@ def _planned(
     try:
         if kind.name == "Machine":
             return _machine(mount, links, creds, kind, descriptor, template, own, made)
-        spec = _spec(mount, links, creds, kind, template, own, depth)
+        spec = _spec(mount, links, creds, kind, template, own, depth, budget)
     except BadRequest as ex:
         raise BadRequest(f"{where}: {ex.message}") from ex
     if kind.name == "Credential" and (
@@ -481,6 +487,7 @@ def _spec(
     template: dict,
     own: dict,
     depth: int,
+    budget: list[int],
 ) -> object:
     provider = mount.provider
     if kind.name == "Credential":
@@ -497,7 +504,7 @@ def _spec(
             f"systemTemplate: systems nest at most {MAX_DEPTH} deep (does a "
             "template name itself?)"
         )
-    return plan(mount, links, creds, template, own, depth + 1)
+    return plan(mount, links, creds, template, own, depth + 1, budget)
 
 
 SYSTEM_TEMPLATES = SystemTemplateShape(
