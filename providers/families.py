@@ -363,4 +363,6 @@ def system_groups(provider: object) -> tuple[str, ...]:
         groups += ("credentials",)
     if isinstance(provider, ServesVolumes):
         groups += ("volumes",)
+    if isinstance(provider, ServesNetworks):
+        groups += ("networks",)
     return groups

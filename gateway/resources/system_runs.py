@@ -34,6 +34,7 @@ from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import CREDENTIAL
 from gateway.cimi.schema import MACHINE
+from gateway.cimi.schema import NETWORK
 from gateway.cimi.schema import SYSTEM
 from gateway.cimi.schema import VOLUME
 from gateway.cimi.schema import ResourceType
@@ -63,6 +64,9 @@ GROUPS: Mapping[str, ResourceType] = {
     "machines": MACHINE,
     "credentials": CREDENTIAL,
     "volumes": VOLUME,
+    # Networks are only put in (they are read-only here): never made, never
+    # deleted with the system.
+    "networks": NETWORK,
 }
 _GROUP_OF = {rtype.name: group for group, rtype in GROUPS.items()}
 _ADD, _DELETE = action_uri("add"), action_uri("delete")
@@ -368,7 +372,7 @@ class Run:
     def _targets(self, record: dict) -> Iterator[tuple[str, str]]:
         yield (SYSTEM.path, record["id"])
         for group, rtype in GROUPS.items():
-            for component in record["components"][group]:
+            for component in record["components"].get(group, []):
                 yield (rtype.path, component)
 
     def _delete_one(self, rtype: ResourceType, id: str, parent: str) -> str:

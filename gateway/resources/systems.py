@@ -29,6 +29,7 @@ from gateway.cimi.schema import SYSTEM
 from gateway.cimi.schema import SYSTEM_CREATE
 from gateway.cimi.schema import SYSTEM_CREDENTIAL
 from gateway.cimi.schema import SYSTEM_MACHINE
+from gateway.cimi.schema import SYSTEM_NETWORK
 from gateway.cimi.schema import SYSTEM_SYSTEM
 from gateway.cimi.schema import SYSTEM_VOLUME
 from gateway.cimi.schema import Document
@@ -64,6 +65,7 @@ ENTRIES: dict[str, tuple[ResourceType, str]] = {
     "machines": (SYSTEM_MACHINE, "machine"),
     "credentials": (SYSTEM_CREDENTIAL, "credential"),
     "volumes": (SYSTEM_VOLUME, "volume"),
+    "networks": (SYSTEM_NETWORK, "network"),
 }
 
 
@@ -232,7 +234,7 @@ class SystemComponents:
         links = run.links
         resp.media = links.collection_document(
             self.entry,
-            record["components"][self.group],
+            record["components"].get(self.group, []),
             can_add=True,
             url=self._url(links, id),
             link=lambda component: self._entry(links, id, component),
@@ -242,7 +244,7 @@ class SystemComponents:
         self, req: falcon.Request, resp: falcon.Response, id: str, component: str
     ) -> None:
         run = Run(self.mount, self.mount.links(req), req.context.credentials)
-        if component not in run.load(id)["components"][self.group]:
+        if component not in run.load(id)["components"].get(self.group, []):
             raise NotFound(f"system {id} has no {self.attr} {component}")
         resp.media = run.links.shown_values(
             self.entry, self._entry(run.links, id, component)
@@ -263,13 +265,13 @@ class SystemComponents:
         self._check_exists(run, component, id)
         for _ in range(3):
             record = run.load(id)
-            if component in record["components"][self.group]:
+            if component in record["components"].get(self.group, []):
                 raise Conflict(f"{self.attr} {component} is in system {id} already")
             edited = {
                 **record,
                 "components": {
                     **record["components"],
-                    self.group: record["components"][self.group] + [component],
+                    self.group: record["components"].get(self.group, []) + [component],
                 },
             }
             if self.mount.store.replace(
@@ -291,7 +293,7 @@ class SystemComponents:
         run = Run(self.mount, self.mount.links(req), req.context.credentials)
         for _ in range(3):
             record = run.load(id)
-            members = record["components"][self.group]
+            members = record["components"].get(self.group, [])
             if component not in members:
                 raise NotFound(f"system {id} has no {self.attr} {component}")
             edited = {
@@ -314,6 +316,7 @@ class SystemComponents:
             "machines": getattr(provider, "get_machine", None),
             "volumes": getattr(provider, "get_volume", None),
             "credentials": getattr(provider, "get_credential", None),
+            "networks": getattr(provider, "get_network", None),
             "systems": lambda creds, system_id: run.load(system_id),
         }[self.group]
         try:

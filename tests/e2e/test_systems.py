@@ -21,6 +21,7 @@ from tests.e2e.scenario import rels
 from tests.e2e.scenario import wait_for_job
 
 GIB = 1024 * 1024  # KiB
+VOLUME = {"volumeConfig": {"capacity": GIB}}
 #: long enough for the OpenStack stack to build and delete two servers.
 SLOW = 120
 
@@ -467,3 +468,27 @@ def test_a_system_in_a_system(cloud: Cloud, api):
         assert volume["volume"]["href"] not in ids(api, cep, "volumes", "volumes")
     finally:
         api.delete(inner.headers["Location"])
+
+
+def test_a_network_is_put_in_a_system_and_outlives_it(cloud: Cloud, api):
+    cep = entry_point(cloud, api)
+    made = create_system(
+        api,
+        cep,
+        {"componentDescriptors": [{"type": f"{NS}/Volume", "volumeTemplate": VOLUME}]},
+        name=unique("networked"),
+    )
+    system = made["system"]
+    if "networks" not in cep:
+        # No networks here: no such component collection either.
+        assert "networks" not in system
+        delete_system(api, system["id"])
+        return
+    network = api.get(cep["networks"]["href"]).json()["networks"][0]["id"]
+    added = api.post(system["networks"]["href"], json={"network": {"href": network}})
+    assert added.status_code == 201, added.text
+    listed = members(api, system["networks"]["href"], "systemNetworks")
+    assert [n["network"]["href"] for n in listed] == [network]
+    delete_system(api, system["id"])
+    # The cloud's network is the system's to hold, not to delete.
+    assert api.get(network).status_code == 200
