@@ -246,7 +246,12 @@ class Jobs:
         # the steps it is given (a step put back for the next reader).
         claimed = copy.deepcopy(job)
         phase, job["steps"] = job["steps"][0], job["steps"][1:]
-        started = advance(job, phase)
+        try:
+            started = advance(job, phase)
+        except Exception:
+            # Let the claim go: the next reader tries the phase again.
+            self.store.replace(namespace, JOB, job["id"], seen, expected=claimed)
+            raise
         job.update(nested=job["nested"] + started, claimed=None)
         if not started and not job["steps"]:
             self._settle(job, SUCCESS, "", 0)
@@ -282,8 +287,15 @@ class Jobs:
         if undo is not None:
             if advance is None or not self._claim(namespace, job, seen):
                 return self.store.get(namespace, JOB, job["id"]) or seen
-            seen = copy.deepcopy(job)
-            started = advance(job, [undo])
+            claimed, seen = copy.deepcopy(job), copy.deepcopy(job)
+            try:
+                started = advance(job, [undo])
+            except Exception:
+                unclaimed = {**claimed, "claimed": None}
+                self.store.replace(
+                    namespace, JOB, job["id"], unclaimed, expected=claimed
+                )
+                raise
             if started:
                 message += f"; undone by job {', '.join(started)}"
         self._settle(job, FAILED, message, code)
@@ -302,7 +314,8 @@ class Jobs:
             self._settle(job, SUCCESS, "", 0)
         elif state is None:
             self._settle(job, FAILED, "the target disappeared", 410)
-        elif state == "ERROR":
+        elif state == "ERROR" and job["expect"] != GONE:
+            # (A delete goes on: clouds delete what went into ERROR.)
             self._settle(job, FAILED, "the target went into ERROR", 500)
         else:
             return False

@@ -166,12 +166,16 @@ class Run:
                 return changed
         raise Conflict(f"system {system_id} changed meanwhile; try again")
 
-    def job(self, job_id: str | None) -> dict | None:
-        """Return one of this tenant's jobs, brought up to date (phases too)."""
+    def job(self, job_id: str | None, *, moving: bool = True) -> dict | None:
+        """Return one of this tenant's jobs, brought up to date; ``moving``:
+        its next phase started too, when due."""
         if not job_id:
             return None
         return self.mount.jobs.get(
-            self.namespace, job_id, lookup(self.provider, self.creds), self.advance
+            self.namespace,
+            job_id,
+            lookup(self.provider, self.creds),
+            self.advance if moving else None,
         )
 
     # -- create -------------------------------------------------------------
@@ -180,8 +184,8 @@ class Run:
         """Make a system and its components; return its record and job.
 
         Raises:
-            CreateFailed: a component's create failed; what was made before
-                it is being deleted.
+            CreateFailed: a component's create failed (or anything else went
+                wrong half-way); what was made before it is being deleted.
         """
         record = new_record(plan)
         # CREATING from the first write: no delete or action overtakes the
@@ -189,59 +193,62 @@ class Run:
         record["creating"] = _now()
         self.mount.store.add(self.namespace, SYSTEM_KIND, record["id"], record)
         job_id, nested = new_id(), []
-        target = (SYSTEM.path, record["id"])
-        volumes: dict[str, str] = {}  # a volume component's name: its id
+        made_ids: list[str] = []  # by the component's place in the plan
         attach: list[dict] = []
-        for component in plan.components:
-            try:
+        component = plan.components[0] if plan.components else None
+        try:
+            for component in plan.components:
                 made, child = self._make(component, job_id)
-            except CreateFailed as ex:  # a nested system's own
-                nested.append(ex.job["id"])
-                raise self._failed(
-                    record, job_id, parent, nested, component, ex.error
-                ) from ex
-            except CimiError as ex:
-                failed = self.mount.jobs.record(
-                    self.namespace, _ADD, None, "", failure=ex, parent=job_id
+                made_ids.append(made)
+                # Written as each is made: a worker dying half-way leaves a
+                # record of all it made, which a delete finds.
+                group = _GROUP_OF[component.kind.name]
+                record = (
+                    self.update(
+                        record["id"],
+                        lambda r, g=group, m=made: r["components"][g].append(m),
+                    )
+                    or record
                 )
-                nested.append(failed["id"])
-                raise self._failed(
-                    record, job_id, parent, nested, component, ex
-                ) from ex
-            # Written as each is made: a worker dying half-way leaves a
-            # record of all it made, which a delete finds.
-            group = _GROUP_OF[component.kind.name]
-            record = (
-                self.update(
-                    record["id"],
-                    lambda r, g=group, m=made: r["components"][g].append(m),
-                )
-                or record
+                nested.append(child)
+                attach += [
+                    {
+                        "op": "attach",
+                        "machine": made,
+                        "volume": made_ids[volume] if is_component else volume,
+                        "device": device,
+                    }
+                    for volume, is_component, device in component.attach
+                ]
+        except CreateFailed as ex:  # a nested system's own, undone already
+            nested.append(ex.job["id"])
+            raise self._failed(
+                record, job_id, parent, nested, component, ex.error
+            ) from ex
+        except Exception as ex:  # noqa: BLE001 - whatever it was, undo
+            error = (
+                ex
+                if isinstance(ex, CimiError)
+                else CimiError(f"the gateway failed ({type(ex).__name__})")
             )
-            nested.append(child)
-            if component.kind.rtype is VOLUME:
-                volumes[component.name] = made
-            attach += [
-                {
-                    "op": "attach",
-                    "machine": made,
-                    "volume": volumes[volume] if is_component else volume,
-                    "device": device,
-                }
-                for volume, is_component, device in component.attach
-            ]
-        # The volumes go on their machines once both are made: a later phase.
+            failed = self.mount.jobs.record(
+                self.namespace, _ADD, None, "", failure=error, parent=job_id
+            )
+            nested.append(failed["id"])
+            raise self._failed(record, job_id, parent, nested, component, error) from ex
+        # The volumes go on their machines once both are made: a later phase,
+        # started by the job's first reader (not here: this answers the create).
         self.mount.jobs.record(
             self.namespace,
             _ADD,
-            target,
+            (SYSTEM.path, record["id"]),
             "",
             job_id=job_id,
             parent=parent,
             nested=nested,
             steps=[attach] if attach else [],
             undo={"op": "delete_system", "system": record["id"]},
-            done=not nested,
+            done=not nested and not attach,
         )
 
         def made(r: dict) -> None:
@@ -249,7 +256,10 @@ class Run:
             r.pop("creating", None)
 
         record = self.update(record["id"], made) or record
-        return record, self.job(job_id) or {}
+        job = self.mount.jobs.get(
+            self.namespace, job_id, lookup(self.provider, self.creds)
+        )
+        return record, job or {}
 
     def _make(self, component: Planned, parent: str) -> tuple[str, str]:
         """Make one component; return its id and the id of its job."""
@@ -290,14 +300,15 @@ class Run:
         job_id: str,
         parent: str | None,
         nested: list[str],
-        component: Planned,
+        component: Planned | None,
         error: CimiError,
     ) -> CreateFailed:
         """Record a create's failure, delete what it made; return the error."""
         record = self.update(record["id"], lambda r: r.pop("creating", None)) or record
-        undo = self.delete(record)
+        undo = self.delete(record, undoing=True)
+        label = component.label if component is not None else "the system"
         named = type(error)(
-            f"{component.label}: {error.message}; what the system made is deleted "
+            f"{label}: {error.message}; what the system made is deleted "
             f"again (job {undo['id']})"
         )
         job = self.mount.jobs.record(
@@ -315,14 +326,28 @@ class Run:
     # -- delete -------------------------------------------------------------
 
     def delete(
-        self, record: dict, parent: str | None = None, seen: frozenset = frozenset()
+        self,
+        record: dict,
+        parent: str | None = None,
+        seen: frozenset = frozenset(),
+        *,
+        undoing: bool = False,
     ) -> dict:
         """Delete a system's components, then its record; return the job.
 
-        Machines (and nested systems) go at once, with the volumes nothing
-        holds; the volumes they held, then the credentials, then the record,
-        each when what came before is done. A system being deleted already
-        answers with that delete's job: one delete at a time.
+        Machines and nested systems go at once; then the volumes (free once
+        the machines holding them are gone), the credentials, the record. A
+        system being deleted already answers with that delete's job: one
+        delete at a time.
+
+        Args:
+            undoing: the undo of a failed create: what a client put in the
+                system itself stays, and the failed create job is not
+                overtaken (it says it failed, and why).
+
+        Raises:
+            NotFound: the system is gone (a read just finished its delete).
+            Conflict: another delete of it is starting this instant.
         """
         jobs, namespace = self.mount.jobs, self.namespace
         job_id = new_id()
@@ -331,15 +356,23 @@ class Run:
             return running
 
         def claim(r: dict) -> None:
-            if r.get("job") != record.get("job"):
-                raise Conflict(f"system {r['id']} changed meanwhile; try again")
-            r["job"] = job_id
+            if r.get("job") != record.get("job") or self._deleting(r):
+                raise Conflict(f"system {r['id']} is being deleted; read it again")
+            r.update(job=job_id, deleting=_now())
 
-        record = self.update(record["id"], claim) or record
+        record = self.update(record["id"], claim)
+        if record is None:
+            raise NotFound("no such system: it was deleted")
+        put_in = record.get("added") or {}
+        components = {
+            group: [c for c in ids if not (undoing and c in put_in.get(group, ()))]
+            for group, ids in record["components"].items()
+        }
         # Whatever the system was doing is overtaken, not failed.
         for target in self._targets(record):
-            jobs.cancel(namespace, target, "the system was deleted meanwhile")
-        components, nested = record["components"], []
+            if not (undoing and target[0] == SYSTEM.path):
+                jobs.cancel(namespace, target, "the system was deleted meanwhile")
+        nested = []
         for system_id in components["systems"]:
             inner = self.mount.store.get(namespace, SYSTEM_KIND, system_id)
             if inner is not None and system_id not in seen | {record["id"]}:
@@ -368,6 +401,15 @@ class Run:
             steps=[phase for phase in steps if phase],
         )
         return self.job(job_id) or {}
+
+    @staticmethod
+    def _deleting(record: dict) -> bool:
+        """Tell whether a delete of the system started a moment ago (its job
+        may not be recorded yet)."""
+        since = record.get("deleting")
+        return bool(since) and (
+            datetime.fromisoformat(since) > datetime.now(UTC) - timedelta(seconds=30)
+        )
 
     def _targets(self, record: dict) -> Iterator[tuple[str, str]]:
         yield (SYSTEM.path, record["id"])
@@ -402,14 +444,26 @@ class Run:
                 namespace, _DELETE, target, GONE, parent=parent, done=True
             )["id"]
         except CimiError as ex:
-            return jobs.record(
-                namespace, _DELETE, target, GONE, parent=parent, failure=ex
-            )["id"]
+            if not self._going(read, id):
+                return jobs.record(
+                    namespace, _DELETE, target, GONE, parent=parent, failure=ex
+                )["id"]
+            # Deleted meanwhile by another: its going is this job's too.
         # A key pair goes at once; the rest when the cloud is done.
         done = rtype is CREDENTIAL
         return jobs.record(namespace, _DELETE, target, GONE, parent=parent, done=done)[
             "id"
         ]
+
+    def _going(self, read: Callable[..., dict], id: str) -> bool:
+        """Tell whether a component the cloud refused to delete is being
+        deleted, or gone, all the same (another delete overtook ours)."""
+        try:
+            return read(self.creds, id).get("state") == "DELETING"
+        except NotFound:
+            return True
+        except CimiError:
+            return False
 
     def _deletable(self, volume_id: str) -> bool:
         """Tell whether a volume can be deleted now (not held, not being made)."""
@@ -456,7 +510,8 @@ class Run:
                     self.namespace, SYSTEM_KIND, step["system"]
                 )
                 if record is not None:
-                    started.append(self.delete(record)["id"])
+                    # The undo of a failed create, its only use.
+                    started.append(self.delete(record, undoing=True)["id"])
         if later:
             # Tried again by the next reader, before what comes after.
             job["steps"] = [later, *job["steps"]]
@@ -586,7 +641,9 @@ class Run:
             datetime.fromisoformat(since) > datetime.now(UTC) - CREATE_LAPSES
         )
 
-    def state(self, record: dict, machine_states: Mapping[str, str]) -> str:
+    def state(
+        self, record: dict, machine_states: Mapping[str, str], *, moving: bool = True
+    ) -> str:
         """Return a system's CIMI state.
 
         CREATING or DELETING while its create or delete job runs (ERROR when
@@ -595,7 +652,7 @@ class Run:
         """
         if self.creating(record):
             return "CREATING"
-        job = self.job(record.get("job"))
+        job = self.job(record.get("job"), moving=moving)
         if job is not None and job["action"] == _DELETE and job["status"] == FAILED:
             return "ERROR"
         if job is not None and job["status"] == RUNNING:

@@ -278,9 +278,9 @@ class Planned:
     descriptor: str
     name: str
     spec: object
-    #: a machine's volumes: (the volume's id, or the name a volume component
-    #: of this system is made with; whether it is a component; the device).
-    attach: tuple[tuple[str, bool, str], ...] = ()
+    #: a machine's volumes: (the volume's id, or the place in the plan of a
+    #: volume component; whether it is a component; the device).
+    attach: tuple[tuple[str | int, bool, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -321,7 +321,7 @@ def plan(
         template["componentDescriptor"], key=lambda d: list(COMPONENTS).index(d["type"])
     )
     credentials: dict[str, list[str]] = {}
-    volumes: dict[str, list[str]] = {}
+    volumes: dict[str, list[int]] = {}
     components: list[Planned] = []
     # Counted as planned, nested systems' too: a template nesting others
     # many times over is refused before it costs the cloud a lookup each.
@@ -349,11 +349,20 @@ def plan(
                 {"Credential": credentials, "Volume": volumes},
                 left,
             )
-            made_by = {"Credential": credentials, "Volume": volumes}.get(kind.name)
-            if made_by is not None:
-                made_by.setdefault(descriptor.get("name", ""), []).append(planned.name)
+            # What '#name' stands for: a credential's name, a volume's place.
+            named = descriptor.get("name", "")
+            if kind.name == "Credential":
+                credentials.setdefault(named, []).append(planned.name)
+            elif kind.name == "Volume":
+                volumes.setdefault(named, []).append(len(components))
             components.append(planned)
     _attached_once(components)
+    keys = [c.name for c in components if c.kind.name == "Credential"]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise BadRequest(
+            f"componentDescriptors: two credentials would be named {twice[0]}"
+        )
     system = SystemPlan(
         name=name,
         description=str(values.get("description") or template.get("description") or ""),
@@ -391,7 +400,7 @@ def _planned(
     system_name: str,
     index: int,
     depth: int,
-    made: Mapping[str, Mapping[str, list[str]]],
+    made: Mapping[str, Mapping[str, list]],
     budget: list[int],
 ) -> Planned:
     label = (
@@ -421,8 +430,8 @@ def _planned(
     return Planned(kind, descriptor.get("name", ""), name, spec)
 
 
-def _component(made: Mapping[str, list[str]], ref: str, what: str) -> str:
-    """Return the name the one component ``#ref`` names is made with."""
+def _component(made: Mapping[str, list], ref: str, what: str) -> str | int:
+    """Return what stands for the one component ``#ref`` names."""
     names = made.get(ref, [])
     if len(names) != 1:
         raise BadRequest(
@@ -440,7 +449,7 @@ def _machine(
     descriptor: dict,
     template: dict,
     own: dict,
-    made: Mapping[str, Mapping[str, list[str]]],
+    made: Mapping[str, Mapping[str, list]],
 ) -> Planned:
     """Plan a machine: its credential and volumes may be other components."""
     rest = {k: v for k, v in template.items() if k not in ("credential", "volume")}
@@ -469,7 +478,7 @@ def _machine(
 def _attached_once(components: list[Planned]) -> None:
     """Refuse a plan attaching one volume to two machines (the second would
     fail half-way, every cloud refusing it)."""
-    seen: set[tuple[str, bool]] = set()
+    seen: set[tuple[str | int, bool]] = set()
     for component in components:
         for volume, is_component, _ in component.attach:
             if (volume, is_component) in seen:

@@ -83,11 +83,22 @@ class Systems:
             a for a in SYSTEM_ACTIONS if a in machine_actions(self.mount.provider)
         )
 
-    def values(self, run: Run, record: dict, machine_states: dict[str, str]) -> dict:
-        """Return a system record as System values (the provider's shape)."""
-        state = run.state(record, machine_states)
+    def values(
+        self,
+        run: Run,
+        record: dict,
+        machine_states: dict[str, str],
+        *,
+        moving: bool = True,
+    ) -> dict:
+        """Return a system record as System values (the provider's shape).
+
+        ``moving``: reading it starts its job's next phase when due (not in
+        the answer to its create: a cloud's hiccup there is no failed create).
+        """
+        state = run.state(record, machine_states, moving=moving)
         operations = (EDIT,) if state == "DELETING" else (EDIT, DELETE)
-        if state not in ("CREATING", "DELETING", "ERROR"):
+        if state != "DELETING" and not run.creating(record):
             operations += self._actions()
         return {
             "id": record["id"],
@@ -145,7 +156,7 @@ class Systems:
         resp.status = falcon.HTTP_201
         resp.location = run.links.item(SYSTEM, record["id"])
         resp.media = run.links.document(
-            SYSTEM, self.values(run, record, self._machine_states(run))
+            SYSTEM, self.values(run, record, self._machine_states(run), moving=False)
         )
 
     @forgets_listings
@@ -200,8 +211,11 @@ class Systems:
             )
         run = self._run(req)
         record = run.load(id)
+        # While its create job runs (a machine may never reach the state its
+        # template asked, stopped behind the gateway's back) it may be acted
+        # on; not while the request making it, or a delete, is under way.
         state = run.state(record, {})
-        if state in ("CREATING", "DELETING"):
+        if run.creating(record) or state == "DELETING":
             raise Conflict(f"system {id} is {state}: no {action} now")
         job = run.act(record, action, force=bool(body.get("force", False)))
         answer_with_job(resp, run.links, job)
@@ -263,23 +277,17 @@ class SystemComponents:
                 f"{run.links.base_uri}"
             )
         self._check_exists(run, component, id)
-        for _ in range(3):
-            record = run.load(id)
-            if component in record["components"].get(self.group, []):
+        group = self.group
+
+        def put_in(record: dict) -> None:
+            if component in record["components"].get(group, []):
                 raise Conflict(f"{self.attr} {component} is in system {id} already")
-            edited = {
-                **record,
-                "components": {
-                    **record["components"],
-                    self.group: record["components"].get(self.group, []) + [component],
-                },
-            }
-            if self.mount.store.replace(
-                run.namespace, "system", id, edited, expected=record
-            ):
-                break
-        else:
-            raise Conflict(f"system {id} changed meanwhile; try again")
+            record["components"].setdefault(group, []).append(component)
+            # Put in by a client: a failed create's undo leaves it be.
+            record.setdefault("added", {}).setdefault(group, []).append(component)
+
+        if run.update(id, put_in) is None:
+            raise NotFound(f"no system {id}")
         resp.status = falcon.HTTP_201
         entry = self._entry(run.links, id, component)
         resp.location = entry["id"]
@@ -291,24 +299,19 @@ class SystemComponents:
     ) -> None:
         """Take a resource out of the system; the resource stays."""
         run = Run(self.mount, self.mount.links(req), req.context.credentials)
-        for _ in range(3):
-            record = run.load(id)
-            members = record["components"].get(self.group, [])
-            if component not in members:
+        group = self.group
+
+        def take_out(record: dict) -> None:
+            if component not in record["components"].get(group, []):
                 raise NotFound(f"system {id} has no {self.attr} {component}")
-            edited = {
-                **record,
-                "components": {
-                    **record["components"],
-                    self.group: [m for m in members if m != component],
-                },
-            }
-            if self.mount.store.replace(
-                run.namespace, "system", id, edited, expected=record
-            ):
-                resp.status = falcon.HTTP_200
-                return
-        raise Conflict(f"system {id} changed meanwhile; try again")
+            record["components"][group].remove(component)
+            added = record.get("added", {}).get(group, [])
+            if component in added:
+                added.remove(component)
+
+        if run.update(id, take_out) is None:
+            raise NotFound(f"no system {id}")
+        resp.status = falcon.HTTP_200
 
     def _check_exists(self, run: Run, component: str, system_id: str) -> None:
         provider = self.mount.provider

@@ -221,3 +221,49 @@ def test_a_missing_system_is_no_member(slow):
         created.json["systems"]["href"], {"system": {"href": f"{BASE}/systems/nope"}}
     )
     assert nothing.status_code == 400, nothing.text
+
+
+def test_a_component_failing_later_fails_the_create_and_undoes_only_what_it_made(
+    slow, monkeypatch
+):
+    created = slow.post(f"{BASE}/systems", system(MACHINE, VOLUME))
+    url = created.headers["Location"]
+    machine = slow.get(f"{url}/machines").json["systemMachines"][0]["machine"]["href"]
+    # The client's own volume, put in the system while it is made.
+    put_in = slow.post(f"{url}/volumes", {"volume": {"href": f"{BASE}/volumes/vol1"}})
+    assert put_in.status_code == 201, put_in.text
+    seen = slow.mock.get_machine
+
+    def broken(creds, machine_id):
+        found = seen(creds, machine_id)
+        return {**found, "state": "ERROR"} if machine.endswith(machine_id) else found
+
+    monkeypatch.setattr(slow.mock, "get_machine", broken)
+    job = slow.job(created)
+
+    assert job["status"] == "FAILED"
+    assert machine.rsplit("/", 1)[1] in job["statusMessage"]
+    assert "undone by job" in job["statusMessage"]
+    monkeypatch.setattr(slow.mock, "get_machine", seen)
+    for _ in range(8):
+        slow.clock.advance(DELAY)
+        if slow.get(url).status_code == 404:
+            break
+    assert slow.get(url).status_code == 404
+    assert slow.get(f"{BASE}/volumes/vol1").status_code == 200  # not the system's
+    assert slow.job(created)["status"] == "FAILED"  # and stays so
+
+
+def test_one_delete_at_a_time_and_none_of_what_is_gone(slow):
+    created = slow.post(f"{BASE}/systems", system(MACHINE))
+    url = created.headers["Location"].removeprefix(HOST)
+
+    first = slow.client.simulate_delete(url, headers=JSON)
+    second = slow.client.simulate_delete(url, headers=JSON)
+
+    assert first.status_code == 202
+    assert second.headers.get("CIMI-Job-URI") == first.headers["CIMI-Job-URI"]
+    # Done at the cloud, unread: the next DELETE's own read finishes it.
+    slow.clock.advance(DELAY * 3)
+    assert slow.client.simulate_delete(url, headers=JSON).status_code == 404
+    assert slow.job(first)["status"] == "SUCCESS"
