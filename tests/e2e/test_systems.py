@@ -492,3 +492,28 @@ def test_a_network_is_put_in_a_system_and_outlives_it(cloud: Cloud, api):
     delete_system(api, system["id"])
     # The cloud's network is the system's to hold, not to delete.
     assert api.get(network).status_code == 200
+
+
+def test_deltacloud_s_demo_template_makes_a_system(mock_gateway, client):
+    # Deltacloud's own scenario answered 404 here: a SystemCreate from its
+    # mock's template1. The mock ships it, so `serve` shows systems at once.
+    base = f"{mock_gateway.url}/cimi"
+    client.headers["Accept"] = "application/json"
+    template = client.get(f"{base}/system_templates/template1")
+    assert template.status_code == 200, template.text
+    assert [d["quantity"] for d in template.json()["componentDescriptors"]] == [2, 1]
+
+    made = create_system(
+        client,
+        {"systems": {"href": f"{base}/systems"}},
+        {"href": f"{base}/system_templates/template1"},
+    )
+    system = made["system"]
+    machines = members(client, system["machines"]["href"], "systemMachines")
+    volumes = members(client, system["volumes"]["href"], "systemVolumes")
+    assert (len(machines), len(volumes)) == (2, 1)
+    assert {client.get(m["machine"]["href"]).json()["name"] for m in machines} == {
+        "my machine-1",
+        "my machine-2",
+    }
+    delete_system(client, system["id"])
