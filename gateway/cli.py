@@ -131,11 +131,16 @@ def check_store(config: Config) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from gateway.store import Store
+    from gateway.store import check_url
 
     try:
         Store(config.store_url).engine.dispose()
     except (OSError, SQLAlchemyError) as ex:
-        raise ConfigError(f"store: cannot open {config.store_url}: {ex}") from ex
+        # The URL's password stays out of the line; the driver's message
+        # (which host, which user, what it said) goes in, on one line.
+        where = check_url(config.store_url).render_as_string(hide_password=True)
+        reason = " ".join(str(ex).split())
+        raise ConfigError(f"store: cannot open {where}: {reason}") from ex
 
 
 def serve(args: argparse.Namespace) -> int:

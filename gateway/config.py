@@ -129,11 +129,18 @@ def parse(text: str, *, source: str = "<string>") -> Config:
 
     store = _table(raw, "store")
     _only(store, "store.", {"path", "url"})
+    from gateway.store import check_url
+    from gateway.store import url_for_path
+
+    if "url" in store and "path" in store:
+        raise ConfigError("store.url: give either store.path or store.url, not both")
     if "url" in store:
         store_url = _get(store, "store.url", str, "")
+        try:
+            check_url(store_url)
+        except ValueError as ex:
+            raise ConfigError(f"store.url: {ex}") from ex
     else:
-        from gateway.store import url_for_path
-
         store_url = url_for_path(_get(store, "store.path", str, "cimi-gateway.sqlite3"))
 
     auth = _table(raw, "auth")

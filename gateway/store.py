@@ -35,7 +35,10 @@ from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.engine import URL
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import SingletonThreadPool
 from sqlalchemy.sql.base import Executable
@@ -58,6 +61,9 @@ records = Table(
 )
 
 _SEEDED = "_seeded"
+#: the SQLAlchemy drivers the store is tested on.
+DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+_EXAMPLE_URL = "postgresql+psycopg://USER@HOST/DATABASE"
 
 # PERF(gw): statements built once; building a select() costs more than
 # running it on SQLite.
@@ -119,6 +125,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def url_for_path(path: str) -> str:
     """Return the SQLAlchemy URL of the SQLite file at ``path``."""
     return f"sqlite:///{os.path.abspath(os.path.expanduser(path))}"
+
+
+def check_url(url: str) -> URL:
+    """Return ``url`` parsed, if it names a database the store runs on.
+
+    Raises:
+        ValueError: saying why not, without the URL's password.
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as ex:
+        raise ValueError(f"not a database URL, such as {_EXAMPLE_URL}") from ex
+    if parsed.drivername not in DRIVERS:
+        hint = ""
+        if parsed.get_backend_name() == "postgresql":
+            hint = " (PostgreSQL goes through psycopg 3: postgresql+psycopg://)"
+        raise ValueError(
+            f"'{parsed.drivername}://' is not a database the store runs on; "
+            f"expected sqlite:///PATH or {_EXAMPLE_URL}{hint}"
+        )
+    return parsed
 
 
 class Store:

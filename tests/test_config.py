@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from gateway import config
@@ -108,6 +110,25 @@ def test_several_providers_side_by_side():
         ),
         pytest.param(
             MOCK + '[store]\npath = "${NOPE_NOT_SET}"\n', "store.path", id="env"
+        ),
+        pytest.param(
+            MOCK + '[store]\nurl = "postgresql+psycopg://u@h:port/db"\n',
+            "store.url",
+            id="store-url-malformed",
+        ),
+        pytest.param(
+            MOCK + '[store]\nurl = "mysql://u@h/db"\n', "store.url", id="store-mysql"
+        ),
+        pytest.param(
+            MOCK + '[store]\nurl = "postgresql://u@h/db"\n',
+            "store.url",
+            id="store-psycopg2",
+        ),
+        pytest.param(MOCK + '[store]\nurl = ""\n', "store.url", id="store-url-empty"),
+        pytest.param(
+            MOCK + '[store]\npath = "s.sqlite3"\nurl = "sqlite:///t.sqlite3"\n',
+            "store.url",
+            id="store-path-and-url",
         ),
         pytest.param("[providers\n", "not valid TOML", id="toml"),
         pytest.param(
@@ -264,3 +285,38 @@ def test_the_ec2_example_is_safe_to_run_as_it_is(monkeypatch):
 
     # A newcomer's first try reaches a local EC2 double, not Amazon.
     assert loaded.providers[0].settings["endpoint"].startswith("http://127.0.0.1:")
+
+
+def test_a_postgresql_store_url_is_taken_as_it_is():
+    url = "postgresql+psycopg://gw:s3cret@db.example.com:5433/cimi"
+
+    loaded = config.parse(MOCK + f'[store]\nurl = "{url}"\n')
+
+    assert loaded.store_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://gw:s3cret@db/cimi", "postgresql://gw:s3cret@db/cimi", "x://gw:s3cret@"],
+)
+def test_a_refused_store_url_does_not_repeat_its_password(url):
+    with pytest.raises(ConfigError, match=r"store\.url") as caught:
+        config.parse(MOCK + f'[store]\nurl = "{url}"\n')
+
+    assert "s3cret" not in str(caught.value)
+
+
+def test_a_store_that_cannot_be_reached_stops_start_up_without_its_password():
+    from gateway.cli import check_store
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql+psycopg://gw:s3cret@127.0.0.1:{port}/cimi?connect_timeout=5"
+
+    with pytest.raises(ConfigError, match="store: cannot open") as caught:
+        check_store(config.parse(MOCK + f'[store]\nurl = "{url}"\n'))
+
+    assert "s3cret" not in str(caught.value)
+    assert f"127.0.0.1:{port}" in str(caught.value)
+    assert "\n" not in str(caught.value)
