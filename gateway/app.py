@@ -38,7 +38,8 @@ def create_app(
         providers: providers by config name, to use instead of building them.
         store: the record store, to use instead of opening ``config.store_url``.
     """
-    store = store if store is not None else Store(config.store_url)
+    if store is None:
+        store = Store(config.store_url, connections=config.threads)
     if providers is None:
         providers = {
             entry.name: provider_class(entry.driver)(entry.name, entry.settings, store)

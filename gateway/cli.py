@@ -134,7 +134,7 @@ def check_store(config: Config) -> None:
     from gateway.store import check_url
 
     try:
-        Store(config.store_url).engine.dispose()
+        Store(config.store_url).close()
     except (OSError, SQLAlchemyError) as ex:
         # The URL's password stays out of the line; the driver's message
         # (which host, which user, what it said) goes in, on one line.

@@ -3,7 +3,8 @@
 One table of JSON records keyed by (namespace, kind, id). A namespace is a
 provider name plus a credential identity, so tenants of one cloud never see
 each other's records. SQLite by default (WAL, so several gunicorn workers can
-share the file); any SQLAlchemy URL works.
+share the file), or PostgreSQL through psycopg 3, so several gateways can
+share one database.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import BigInteger
 from sqlalchemy import Column
 from sqlalchemy import DateTime
 from sqlalchemy import Index
@@ -40,7 +42,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.pool import SingletonThreadPool
+from sqlalchemy.schema import CreateIndex
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.base import Executable
 
 metadata = MetaData()
@@ -48,7 +53,14 @@ metadata = MetaData()
 records = Table(
     "records",
     metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
+    # Jobs come and go: on PostgreSQL a bigint, so the sequence outlives
+    # them. SQLite's rowid is 64 bits already, but only as INTEGER.
+    Column(
+        "seq",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
     Column("namespace", String(200), nullable=False),
     Column("kind", String(64), nullable=False),
     Column("id", String(255), nullable=False),
@@ -64,6 +76,10 @@ _SEEDED = "_seeded"
 #: the SQLAlchemy drivers the store is tested on.
 DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 _EXAMPLE_URL = "postgresql+psycopg://USER@HOST/DATABASE"
+#: the PostgreSQL advisory lock held while the table is made (b"cimi").
+_DDL_LOCK = 0x63696D69
+#: connections a PostgreSQL store keeps open while idle.
+_IDLE_CONNECTIONS = 4
 
 # PERF(gw): statements built once; building a select() costs more than
 # running it on SQLite.
@@ -97,6 +113,18 @@ _REPLACE_IF = (
 )
 _REMOVE = delete(records).where(_KEY)
 _REMOVE_IF = delete(records).where(_KEY & (records.c.data == bindparam("old_")))
+
+
+def _dumps(data: dict) -> str:
+    """Return the JSON text a record is stored as.
+
+    NOTE(gw): a compare-and-swap compares this text, so it is ``json.dumps``
+    with its defaults, as every record already stored was written: the same
+    dict (in the same key order) always gives the same text. Its ASCII
+    escapes also keep out what PostgreSQL's text cannot hold (NUL, a lone
+    surrogate).
+    """
+    return json.dumps(data)
 
 
 def _loads(text: str) -> Any:
@@ -152,26 +180,41 @@ class Store:
     """Records by namespace, kind and id, in insertion order.
 
     Args:
-        url: a SQLAlchemy database URL (``sqlite:///path`` by default).
+        url: a SQLAlchemy database URL (``sqlite:///path`` by default, or
+            ``postgresql+psycopg://...``).
+        connections: on PostgreSQL, how many connections this process may
+            hold at once: one per thread that serves requests is enough,
+            as no call holds one past its return.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connections: int = 16) -> None:
+        self._sqlite = make_url(url).get_backend_name() == "sqlite"
         if url.startswith("sqlite:///"):
             folder = os.path.dirname(url.removeprefix("sqlite:///"))
             if folder:
                 os.makedirs(folder, exist_ok=True)
-        sqlite = url.startswith("sqlite")
-        # PERF(gw): for SQLite, one connection per thread, kept: checking a
-        # connection out of a queue costs more than the query.
-        pooling = {"poolclass": SingletonThreadPool, "pool_size": 64} if sqlite else {}
+        if self._sqlite:
+            # PERF(gw): for SQLite, one connection per thread, kept: checking
+            # a connection out of a queue costs more than the query.
+            pooling: dict[str, Any] = {
+                "poolclass": SingletonThreadPool,
+                "pool_size": 64,
+            }
+        else:
+            # A server's connections are checked before use, so a restarted
+            # server or a connection it dropped costs a reconnect, not a
+            # failed request; past the few kept idle, they are closed.
+            idle = min(_IDLE_CONNECTIONS, connections)
+            pooling = {
+                "poolclass": QueuePool,
+                "pool_size": idle,
+                "max_overflow": connections - idle,
+                "pool_pre_ping": True,
+            }
         self.engine: Engine = create_engine(url, **pooling)
-        if sqlite:
+        if self._sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
-        # create_all skips a table that exists, and with it any index added
-        # to the table since that database was made.
-        for index in records.indexes:
-            index.create(self.engine, checkfirst=True)
+        self._create_table()
         self._compiled = {
             statement: statement.compile(dialect=self.engine.dialect)
             for statement in (_GET, _LIST, _PAGE, _COUNT)
@@ -183,6 +226,30 @@ class Store:
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
         self._sqlite_file = path if path and path != ":memory:" else None
         self._readers = threading.local()
+
+    def _create_table(self) -> None:
+        """Make the table and its indexes, where missing.
+
+        Several workers, or gateways, may open a new database at once: a
+        check for the table, then its creation, lets two both create it.
+        SQLite makes each ``IF NOT EXISTS`` one step; PostgreSQL can still
+        collide there, so its gateways take turns under an advisory lock.
+        """
+        with self.engine.begin() as conn:
+            if not self._sqlite:
+                conn.execute(select(func.pg_advisory_xact_lock(_DDL_LOCK)))
+            conn.execute(CreateTable(records, if_not_exists=True))
+            # An index added since the database was made is made too.
+            for index in records.indexes:
+                conn.execute(CreateIndex(index, if_not_exists=True))
+
+    def close(self) -> None:
+        """Close the store's connections (new calls open new ones)."""
+        reader = getattr(self._readers, "connection", None)
+        if reader is not None:
+            reader.close()
+            self._readers.connection = None
+        self.engine.dispose()
 
     def get(self, namespace: str, kind: str, id: str) -> dict | None:
         """Return one record's data, or None."""
@@ -201,7 +268,7 @@ class Store:
         and how many there are in all: a page costs the page, not the kind."""
         key = {"ns_": namespace, "kind_": kind}
         # SQLite reads LIMIT -1 as no limit; PostgreSQL LIMIT NULL.
-        if limit is None and self._sqlite_file is not None:
+        if limit is None and self._sqlite:
             limit = -1
         rows = self._read(_PAGE, {**key, "offset_": offset, "limit_": limit})
         if rows:
@@ -272,10 +339,10 @@ class Store:
                 that read the same record one fails instead of undoing the
                 other's change. False then means: read again.
         """
-        values = {"ns_": namespace, "kind_": kind, "id_": id, "data_": json.dumps(data)}
+        values = {"ns_": namespace, "kind_": kind, "id_": id, "data_": _dumps(data)}
         statement = _REPLACE
         if expected is not None:
-            statement, values["old_"] = _REPLACE_IF, json.dumps(expected)
+            statement, values["old_"] = _REPLACE_IF, _dumps(expected)
         with self.engine.begin() as conn:
             return conn.execute(statement, values).rowcount > 0
 
@@ -291,7 +358,7 @@ class Store:
         key = {"ns_": namespace, "kind_": kind, "id_": id}
         statement = _REMOVE
         if expected is not None:
-            statement, key["old_"] = _REMOVE_IF, json.dumps(expected)
+            statement, key["old_"] = _REMOVE_IF, _dumps(expected)
         with self.engine.begin() as conn:
             return conn.execute(statement, key).rowcount > 0
 
@@ -330,7 +397,11 @@ class Store:
         if row is None:
             return None
         created = row.created
-        return created if created.tzinfo else created.replace(tzinfo=UTC)
+        # SQLite gives back the UTC time written, without its zone;
+        # PostgreSQL the instant, in the session's zone.
+        if created.tzinfo is None:
+            return created.replace(tzinfo=UTC)
+        return created.astimezone(UTC)
 
     @staticmethod
     def _row(namespace: str, kind: str, id: str, data: dict) -> dict:
@@ -339,5 +410,5 @@ class Store:
             "kind": kind,
             "id": id,
             "created": datetime.now(UTC),
-            "data": json.dumps(data),
+            "data": _dumps(data),
         }
