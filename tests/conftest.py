@@ -1,5 +1,6 @@
-"""Fixtures shared by every test layer: one moto EC2 server and one real
-OpenStack per session, each started when a test first asks for it."""
+"""Fixtures shared by every test layer: one moto EC2 server, one real
+OpenStack and one PostgreSQL per session, each started when a test first
+asks for it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from tests.support.openstack import OpenStack
 from tests.support.openstack import Unavailable
 from tests.support.openstack import start_openstack
 from tests.support.openstack import stop_openstack
+from tests.support.postgres import Unavailable as NoPostgres
+from tests.support.postgres import start_postgres
+from tests.support.postgres import stop_postgres
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +67,21 @@ def openstack() -> Iterator[OpenStack]:
         yield stack
     finally:
         stop_openstack(stack.state)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Yield the ``postgresql+psycopg://`` URL of a database on a throwaway
+    PostgreSQL on 127.0.0.1, stopped by PID at the end of the session.
+
+    Started from the machine's server binaries (about 1.5 s); tests skip,
+    naming what is missing, where there are none or it does not start.
+    """
+    try:
+        server = start_postgres()
+    except NoPostgres as ex:
+        pytest.skip(f"no PostgreSQL test server: {ex}")
+    try:
+        yield server.url()
+    finally:
+        stop_postgres(server)
