@@ -175,6 +175,10 @@ VOLUME_OPERATIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: the machine states a volume may be attached (and detached) in.
+ATTACHABLE_STATES = ("STARTED", "STOPPED")
+
+
 def volume_operations(state: str, *, attached: bool) -> tuple[str, ...]:
     """Return the operations a volume in ``state`` offers.
 

@@ -353,16 +353,3 @@ def machine_actions(provider: object) -> tuple[str, ...]:
     if isinstance(provider, ServesMachineImages) and provider.can_capture:
         actions += (CAPTURE,)
     return actions
-
-
-def system_groups(provider: object) -> tuple[str, ...]:
-    """Return the component collections a system has on ``provider``, in
-    DSP8009's order: nested systems and machines, then what it serves."""
-    groups = ("systems", "machines")
-    if isinstance(provider, ServesCredentials):
-        groups += ("credentials",)
-    if isinstance(provider, ServesVolumes):
-        groups += ("volumes",)
-    if isinstance(provider, ServesNetworks):
-        groups += ("networks",)
-    return groups

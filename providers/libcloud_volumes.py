@@ -22,6 +22,7 @@ from libcloud.compute.base import VolumeSnapshot
 
 from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
+from providers.base import ATTACHABLE_STATES
 from providers.base import DELETE
 from providers.base import EDIT
 from providers.base import Credentials
@@ -31,9 +32,6 @@ from providers.families import Narrowing
 from providers.families import ServesMachineVolumes
 from providers.families import ServesVolumeImages
 from providers.families import ServesVolumes
-
-#: the machine states a volume may be attached (and detached) in.
-ATTACHABLE_STATES = ("STARTED", "STOPPED")
 
 
 class LibcloudVolumes(ServesVolumes, ServesVolumeImages, ServesMachineVolumes):

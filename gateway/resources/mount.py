@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 
 import falcon
 
+from gateway.cimi.schema import CREDENTIAL
 from gateway.cimi.schema import MACHINE
+from gateway.cimi.schema import NETWORK
 from gateway.cimi.schema import SYSTEM
+from gateway.cimi.schema import VOLUME
 from gateway.cimi.schema import ResourceType
 from gateway.jobs import Jobs
 from gateway.listings import Listings
@@ -18,9 +22,22 @@ from gateway.resources.links import Links
 from gateway.store import Store
 from providers.base import Credentials
 from providers.base import Provider
+from providers.families import ServesCredentials
 from providers.families import ServesMachines
 from providers.families import ServesMachineVolumes
-from providers.families import system_groups
+from providers.families import ServesNetworks
+from providers.families import ServesVolumes
+from providers.families import serves
+
+#: a system's component collections, in DSP8009's order: their path under
+#: the system, the type of what each holds, and the families it needs.
+SYSTEM_GROUPS: Mapping[str, tuple[ResourceType, tuple[type, ...]]] = {
+    "systems": (SYSTEM, ()),
+    "machines": (MACHINE, ()),
+    "credentials": (CREDENTIAL, (ServesCredentials,)),
+    "volumes": (VOLUME, (ServesVolumes,)),
+    "networks": (NETWORK, (ServesNetworks,)),
+}
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,11 @@ class Mount:
         if isinstance(self.provider, ServesMachineVolumes):
             found[MACHINE] = ("volumes",)
         if isinstance(self.provider, ServesMachines):
-            found[SYSTEM] = system_groups(self.provider)
+            found[SYSTEM] = tuple(
+                group
+                for group, (_, needs) in SYSTEM_GROUPS.items()
+                if serves(self.provider, *needs)
+            )
         return found
 
     def namespace(self, creds: Credentials) -> str:

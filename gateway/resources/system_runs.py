@@ -34,7 +34,6 @@ from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
 from gateway.cimi.schema import CREDENTIAL
 from gateway.cimi.schema import MACHINE
-from gateway.cimi.schema import NETWORK
 from gateway.cimi.schema import SYSTEM
 from gateway.cimi.schema import VOLUME
 from gateway.cimi.schema import ResourceType
@@ -49,9 +48,12 @@ from gateway.resources.jobs import machine_volumes_path
 from gateway.resources.links import Links
 from gateway.resources.machine_volumes import ATTACH
 from gateway.resources.machines import ACTION_OUTCOME
+from gateway.resources.mount import SYSTEM_GROUPS
 from gateway.resources.mount import Mount
 from gateway.resources.system_templates import Planned
 from gateway.resources.system_templates import SystemPlan
+from providers.base import ATTACHABLE_STATES
+from providers.base import DELETE
 from providers.base import Credentials
 from providers.base import effective_action
 
@@ -60,13 +62,7 @@ SYSTEM_KIND = "system"
 #: a system's component collections: their path under the system, by the
 #: type of the resource each holds, in DSP8009's order.
 GROUPS: Mapping[str, ResourceType] = {
-    "systems": SYSTEM,
-    "machines": MACHINE,
-    "credentials": CREDENTIAL,
-    "volumes": VOLUME,
-    # Networks are only put in (they are read-only here): never made, never
-    # deleted with the system.
-    "networks": NETWORK,
+    group: rtype for group, (rtype, _) in SYSTEM_GROUPS.items()
 }
 _GROUP_OF = {rtype.name: group for group, rtype in GROUPS.items()}
 _ADD, _DELETE = action_uri("add"), action_uri("delete")
@@ -422,8 +418,6 @@ class Run:
 
         One gone already, or being deleted, is not deleted again.
         """
-        jobs, namespace = self.mount.jobs, self.namespace
-        target = (rtype.path, id)
         provider = self.provider
         read, delete = {
             MACHINE: (provider.get_machine, provider.delete_machine),
@@ -436,24 +430,28 @@ class Run:
                 getattr(provider, "delete_credential", None),
             ),
         }[rtype]
+
+        def job(**outcome: object) -> str:
+            return self.mount.jobs.record(
+                self.namespace,
+                _DELETE,
+                (rtype.path, id),
+                GONE,
+                parent=parent,
+                **outcome,
+            )["id"]
+
         try:
             if read(self.creds, id).get("state") != "DELETING":
                 delete(self.creds, id)
         except NotFound:
-            return jobs.record(
-                namespace, _DELETE, target, GONE, parent=parent, done=True
-            )["id"]
+            return job(done=True)
         except CimiError as ex:
             if not self._going(read, id):
-                return jobs.record(
-                    namespace, _DELETE, target, GONE, parent=parent, failure=ex
-                )["id"]
+                return job(failure=ex)
             # Deleted meanwhile by another: its going is this job's too.
         # A key pair goes at once; the rest when the cloud is done.
-        done = rtype is CREDENTIAL
-        return jobs.record(namespace, _DELETE, target, GONE, parent=parent, done=done)[
-            "id"
-        ]
+        return job(done=rtype is CREDENTIAL)
 
     def _going(self, read: Callable[..., dict], id: str) -> bool:
         """Tell whether a component the cloud refused to delete is being
@@ -471,7 +469,7 @@ class Run:
             volume = self.provider.get_volume(self.creds, volume_id)
         except NotFound:
             return True  # gone: its delete step says so
-        return "delete" in volume.get("operations", ()) or volume["state"] == "DELETING"
+        return DELETE in volume.get("operations", ()) or volume["state"] == "DELETING"
 
     def advance(self, job: dict, phase: list[dict]) -> list[str]:
         """Start a parent job's next phase; return its nested jobs' ids."""
@@ -526,7 +524,7 @@ class Run:
             volume = self.provider.get_volume(self.creds, step["volume"])
         except NotFound:
             return True
-        busy = machine["state"] not in ("STARTED", "STOPPED", "ERROR")
+        busy = machine["state"] not in (*ATTACHABLE_STATES, "ERROR")
         return not busy and volume["state"] != "CREATING"
 
     def _attach(self, step: dict, parent: str) -> str:
