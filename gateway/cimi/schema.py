@@ -530,9 +530,6 @@ MACHINE_CREATE = ResourceType(
 #: DSP0263 1.0.1's System states; MIXED: its machines are not all alike.
 SYSTEM_STATES = MACHINE_STATES[:-2] + ("MIXED", "DELETING", "ERROR")
 
-#: the component types a system template can make, by their type URI's name.
-COMPONENT_TYPES = ("Machine", "Volume", "Credential", "System")
-
 
 def type_uri(name: str) -> str:
     """Return the CIMI type URI of the resource type ``name``."""

@@ -31,7 +31,20 @@ from providers.keys import key_hex
 from providers.keys import public_key_line
 
 #: a key pair's name: what every cloud takes, and a clean URL segment.
-CREDENTIAL_NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def check_credential_name(name: str) -> None:
+    """Refuse a name no key pair can have, or no URL segment can hold.
+
+    Raises:
+        BadRequest: naming ``name``.
+    """
+    if not _NAME.fullmatch(name) or name in (".", ".."):
+        raise BadRequest(
+            f"name: {name[:60]!r}; a credential's name is 1 to 128 letters, "
+            "digits, '.', '_' or '-', other than '.' and '..'"
+        )
 
 
 def _check_key(values: dict) -> None:
@@ -106,11 +119,7 @@ class Credentials:
         name = (
             values.get("name") or merged.get("name") or f"cimi-{uuid.uuid4().hex[:8]}"
         )
-        if not CREDENTIAL_NAME.fullmatch(name) or name in (".", ".."):
-            raise BadRequest(
-                f"name: {name[:60]!r}; a credential's name is 1 to 128 letters, "
-                "digits, '.', '_' or '-', other than '.' and '..'"
-            )
+        check_credential_name(name)
         if "key" in merged:
             answer = self.provider.import_credential(
                 creds, name, public_key_line(merged["key"])

@@ -28,8 +28,8 @@ from gateway.cimi.schema import SYSTEM_TEMPLATE
 from gateway.cimi.schema import VOLUME
 from gateway.cimi.schema import ResourceType
 from gateway.cimi.schema import type_uri
-from gateway.resources.credentials import CREDENTIAL_NAME
 from gateway.resources.credentials import CREDENTIAL_TEMPLATES
+from gateway.resources.credentials import check_credential_name
 from gateway.resources.links import Links
 from gateway.resources.machine_templates import MACHINE_TEMPLATES
 from gateway.resources.machines import machine_spec
@@ -420,13 +420,11 @@ def _planned(
         spec = _spec(mount, links, creds, kind, template, own, depth, budget)
     except BadRequest as ex:
         raise BadRequest(f"{where}: {ex.message}") from ex
-    if kind.name == "Credential" and (
-        not CREDENTIAL_NAME.fullmatch(name) or name in (".", "..")
-    ):
-        raise BadRequest(
-            f"{where}: name {name[:60]!r}; a credential's name is 1 to 128 letters, "
-            "digits, '.', '_' or '-'"
-        )
+    if kind.name == "Credential":
+        try:
+            check_credential_name(name)
+        except BadRequest as ex:
+            raise BadRequest(f"{where}: {ex.message}") from ex
     return Planned(kind, descriptor.get("name", ""), name, spec)
 
 
@@ -482,9 +480,8 @@ def _attached_once(components: list[Planned]) -> None:
     for component in components:
         for volume, is_component, _ in component.attach:
             if (volume, is_component) in seen:
-                raise BadRequest(
-                    f"volumes: volume {volume} would be attached to two machines"
-                )
+                what = "a volume component" if is_component else f"volume {volume}"
+                raise BadRequest(f"volumes: {what} would be attached to two machines")
             seen.add((volume, is_component))
 
 
