@@ -11,6 +11,7 @@ import sys
 
 from gateway.cli import check_store
 from gateway.cli import gunicorn_options
+from gateway.cli import prepare_metrics_folder
 from gateway.config import ConfigError
 from gateway.config import load
 
@@ -22,3 +23,9 @@ except ConfigError as ex:
 
 wsgi_app = "gateway.app:get_app()"
 globals().update(gunicorn_options(_config))
+# Every worker's metrics are counted in one folder, made before any worker.
+_discard_metrics = prepare_metrics_folder()
+
+
+def on_exit(server):
+    _discard_metrics()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -9,7 +10,9 @@ import falcon
 
 from gateway import config as gateway_config
 from gateway import errors
+from gateway import logs
 from gateway import media
+from gateway import metrics
 from gateway.auth import Authenticator
 from gateway.cimi.errors import CimiError
 from gateway.config import Config
@@ -19,10 +22,14 @@ from gateway.middleware import CimiMiddleware
 from gateway.middleware import RenderedCache
 from gateway.resources import add_routes
 from gateway.resources.health import Health
+from gateway.resources.health import Metrics
+from gateway.resources.health import Ready
 from gateway.resources.mount import Mount
 from gateway.store import Store
 from providers.base import Provider
 from providers.registry import provider_class
+
+cloud_log = logging.getLogger("gateway.cloud")
 
 
 def create_app(
@@ -40,12 +47,15 @@ def create_app(
     """
     if store is None:
         store = Store(config.store_url, connections=config.threads)
+        _opened.append(store)
     if providers is None:
         providers = {
             entry.name: provider_class(entry.driver)(entry.name, entry.settings, store)
             for entry in config.providers
         }
     mounts = {entry.mount: providers[entry.name] for entry in config.providers}
+    for provider in mounts.values():
+        provider.observe_calls(report_cloud_call)
     app = falcon.App(
         middleware=[
             CimiMiddleware(
@@ -55,6 +65,7 @@ def create_app(
                 mounts,
                 config.max_body_bytes,
                 config.public_url,
+                metrics_apart=config.metrics_bind is not None,
             ),
             RenderedCache(),
         ],
@@ -87,7 +98,49 @@ def create_app(
         )
         add_routes(app, mount)
     app.add_route("/healthz", Health())
+    drivers = {entry.name: entry.driver for entry in config.providers}
+    app.add_route("/readyz", Ready(store, mounts, drivers))
+    if config.metrics_enabled:
+        app.add_route("/metrics", Metrics(config.metrics_users))
     return app
+
+
+#: the stores ``create_app`` opened in this process, closed on its way out.
+_opened: list[Store] = []
+
+
+def close_stores() -> int:
+    """Close every store this process opened; return how many.
+
+    gunicorn's ``worker_exit``: a worker stopping (SIGTERM, once its requests
+    in flight are answered) gives its database connections back cleanly.
+    """
+    closed = 0
+    while _opened:
+        _opened.pop().close()
+        closed += 1
+    return closed
+
+
+def report_cloud_call(
+    provider: str, operation: str, outcome: str, seconds: float
+) -> None:
+    """Count a cloud call and log its line (``Provider.observe_calls``)."""
+    metrics.observe_cloud_call(provider, operation, outcome, seconds)
+    cloud_log.info(
+        "cloud call provider=%s operation=%s outcome=%s duration_ms=%.1f",
+        provider,
+        operation,
+        outcome,
+        seconds * 1000,
+        extra=logs.fields(
+            event="cloud_call",
+            provider=provider,
+            operation=operation,
+            outcome=outcome,
+            duration_ms=round(seconds * 1000, 3),
+        ),
+    )
 
 
 def get_app() -> falcon.App:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import glob
 import logging
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
@@ -15,6 +20,9 @@ from gateway import config as gateway_config
 from gateway.auth import hash_password
 from gateway.config import Config
 from gateway.config import ConfigError
+
+#: prometheus_client's folder for the counts of every worker.
+METRICS_FOLDER_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class ConfiguredApplication(BaseApplication):
@@ -55,21 +63,31 @@ def gunicorn_options(config: Config) -> dict[str, Any]:
     """Return gunicorn settings for ``config``'s ``[server]`` table."""
     from gateway import serving
 
+    metrics_port = None
+    binds = [config.bind]
+    if config.metrics_enabled and config.metrics_bind:
+        binds.append(config.metrics_bind)
+        metrics_port = int(config.metrics_bind.rsplit(":", 1)[1])
     options: dict[str, Any] = {
-        "bind": [config.bind],
+        "bind": binds,
         "workers": config.workers,
         # Threads, never sync workers: a request waiting on a slow cloud or
         # a slow client holds one thread, not a whole process.
-        "worker_class": serving.worker_class(config.request_read_timeout),
+        "worker_class": serving.worker_class(config.request_read_timeout, metrics_port),
         "threads": config.threads,
         "timeout": config.timeout,
+        # On SIGTERM a worker stops accepting and answers what it has in
+        # flight for as long as a request may take, then closes its store.
+        "graceful_timeout": config.timeout,
         "proc_name": "cimi-gateway",
         "loglevel": config.log_level,
-        "logger_class": serving.AccessLogger,
+        "logger_class": serving.logger_class(config.log_format),
         "access_log_format": serving.ACCESS_LOG_FORMAT,
         "accesslog": "-" if config.access_log else None,
         "when_ready": announcer(config),
         "post_worker_init": log_where_gunicorn_logs,
+        "worker_exit": close_worker_stores,
+        "child_exit": forget_worker_metrics,
         # NOTE(gw): gunicorn 27's control socket sits at one fixed path per
         # user, so a second gateway on the same machine would take it over.
         "control_socket_disable": True,
@@ -88,6 +106,41 @@ def log_where_gunicorn_logs(worker: Any) -> None:
     gateway_log.handlers = gunicorn_log.handlers
     gateway_log.setLevel(gunicorn_log.level)
     gateway_log.propagate = False
+
+
+def close_worker_stores(server: Any, worker: Any) -> None:
+    """Close the stores a stopping worker opened (gunicorn's ``worker_exit``)."""
+    from gateway.app import close_stores
+
+    if close_stores():
+        worker.log.info("worker %s: store closed", worker.pid)
+
+
+def forget_worker_metrics(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live metrics (gunicorn's ``child_exit``)."""
+    from gateway import metrics
+
+    metrics.worker_exited(worker.pid)
+
+
+def prepare_metrics_folder() -> Callable[[], None]:
+    """Give this process and the workers it forks a folder to count metrics in.
+
+    prometheus_client picks its multiprocess mode at its first import, from
+    ``$PROMETHEUS_MULTIPROC_DIR``: so this runs in gunicorn's master, before
+    anything imports it. An operator's folder is used, emptied of a past
+    run's files (they would add to this run's counts); otherwise a new
+    temporary folder. Return what removes the folder this made, if any.
+    """
+    given = os.environ.get(METRICS_FOLDER_ENV)
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for stale in glob.glob(os.path.join(given, "*.db")):
+            os.remove(stale)
+        return lambda: None
+    made = tempfile.mkdtemp(prefix="cimi-gateway-metrics-")
+    os.environ[METRICS_FOLDER_ENV] = made
+    return lambda: shutil.rmtree(made, ignore_errors=True)
 
 
 def version() -> str:
@@ -152,7 +205,11 @@ def serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
     )
     check_store(config)
-    GatewayServer(config, gunicorn_options(config)).run()
+    discard = prepare_metrics_folder()
+    try:
+        GatewayServer(config, gunicorn_options(config)).run()
+    finally:
+        discard()
     return 0
 
 

@@ -26,6 +26,9 @@ _BIND = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 _MOUNT = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
 AUTH_MODES = ("passthrough", "static")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
+#: paths the gateway answers for operators, which no mount may take.
+OPERATORS_PATHS = ("/healthz", "/readyz", "/metrics")
 #: threads per worker: each holds one request while its cloud answers, so
 #: a slow cloud or a slow client never stalls the others (see README).
 DEFAULT_THREADS = 16
@@ -82,6 +85,14 @@ class Config:
     job_retention: int = 24 * 3600
     #: seconds a cloud listing is served again to the same credentials.
     listing_cache_seconds: int = 3
+    #: ``[logging] format``: "text" (gunicorn's layout) or "json" lines.
+    log_format: str = "text"
+    #: ``/metrics`` is served at all.
+    metrics_enabled: bool = True
+    #: HOST:PORT ``/metrics`` is served on instead of ``bind``.
+    metrics_bind: str | None = None
+    #: users (and hashes) ``/metrics`` asks for; none: it is open.
+    metrics_users: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
 
 
@@ -114,7 +125,11 @@ def parse(text: str, *, source: str = "<string>") -> Config:
     except tomllib.TOMLDecodeError as ex:
         raise ConfigError(f"{source}: not valid TOML: {ex}") from ex
     raw = _interpolate(raw, "")
-    _only(raw, "", {"server", "store", "auth", "jobs", "cache", "providers"})
+    _only(
+        raw,
+        "",
+        {"server", "store", "auth", "jobs", "cache", "logging", "metrics", "providers"},
+    )
 
     server = _table(raw, "server")
     _only(server, "server.", _SERVER_KEYS)
@@ -151,12 +166,7 @@ def parse(text: str, *, source: str = "<string>") -> Config:
         raise ConfigError("auth.cache_seconds: expected seconds, 0 or more")
     if mode not in AUTH_MODES:
         raise ConfigError(f"auth.mode: '{mode}' is not one of {', '.join(AUTH_MODES)}")
-    users = _table(auth, "users", "auth.")
-    for user, hashed in users.items():
-        if not isinstance(hashed, str) or not hashed.startswith("pbkdf2_sha256$"):
-            raise ConfigError(
-                f"auth.users.{user}: expected a hash from 'cimi-gateway hash-password'"
-            )
+    users = _users(auth, "auth.")
     if mode == "static" and not users:
         raise ConfigError("auth.users: static mode needs at least one user")
 
@@ -179,7 +189,26 @@ def parse(text: str, *, source: str = "<string>") -> Config:
     retention = _get(jobs, "jobs.retention", int, 24 * 3600)
     if isinstance(retention, bool) or retention < 1:
         raise ConfigError("jobs.retention: expected a positive number of seconds")
+    logging_table = _table(raw, "logging")
+    _only(logging_table, "logging.", {"format"})
+    log_format = _get(logging_table, "logging.format", str, "text")
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(
+            f"logging.format: '{log_format}' is not one of {', '.join(LOG_FORMATS)}"
+        )
+    metrics = _table(raw, "metrics")
+    _only(metrics, "metrics.", {"enabled", "bind", "users"})
+    metrics_bind = _get(metrics, "metrics.bind", str, None)
+    if metrics_bind is not None:
+        if not _BIND.match(metrics_bind):
+            raise ConfigError(f"metrics.bind: '{metrics_bind}' is not HOST:PORT")
+        if _port(metrics_bind) == _port(bind):
+            raise ConfigError("metrics.bind: its port is server.bind's")
     return Config(
+        log_format=log_format,
+        metrics_enabled=_get(metrics, "metrics.enabled", bool, True),
+        metrics_bind=metrics_bind,
+        metrics_users=dict(_users(metrics, "metrics.")),
         providers=providers,
         job_retention=retention,
         listing_cache_seconds=listing_seconds,
@@ -199,6 +228,22 @@ def parse(text: str, *, source: str = "<string>") -> Config:
         log_level=log_level,
         source=source,
     )
+
+
+def _users(table: Mapping, prefix: str) -> dict:
+    """Return a ``users`` table of names and password hashes, checked."""
+    users = _table(table, "users", prefix)
+    for user, hashed in users.items():
+        if not isinstance(hashed, str) or not hashed.startswith("pbkdf2_sha256$"):
+            raise ConfigError(
+                f"{prefix}users.{user}: expected a hash from "
+                "'cimi-gateway hash-password'"
+            )
+    return users
+
+
+def _port(bind: str) -> int:
+    return int(bind.rsplit(":", 1)[1])
 
 
 def normal_public_url(value: str, key: str) -> str:
@@ -250,8 +295,9 @@ def _providers(raw: Mapping) -> tuple[ProviderConfig, ...]:
             raise ConfigError(f"{key}.mount: expected a URL prefix such as '/cimi'")
         if mount in mounts:
             raise ConfigError(f"{key}.mount: '{mount}' is used by another provider")
-        if mount == "/healthz" or mount.startswith("/healthz/"):
-            raise ConfigError(f"{key}.mount: /healthz is the gateway's health check")
+        for reserved in OPERATORS_PATHS:
+            if mount == reserved or mount.startswith(f"{reserved}/"):
+                raise ConfigError(f"{key}.mount: {reserved} is the gateway's own")
         mounts.add(mount)
         spec: dict[str, Setting] = provider_class(driver).SETTINGS
         _only(table, f"{key}.", {"driver", "mount", *spec})
@@ -351,6 +397,12 @@ def replace_server(
 
     if bind is not None and not _BIND.match(bind):
         raise ConfigError(f"--bind: '{bind}' is not HOST:PORT")
+    if (
+        bind is not None
+        and config.metrics_bind
+        and _port(bind) == _port(config.metrics_bind)
+    ):
+        raise ConfigError("--bind: its port is metrics.bind's")
     for flag, number in (("--workers", workers), ("--threads", threads)):
         if number is not None and number < 1:
             raise ConfigError(f"{flag}: expected a positive integer, not {number}")

@@ -9,11 +9,15 @@ document: the client never sees the traceback.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 
 import falcon
+import psycopg
+from sqlalchemy.exc import OperationalError
 
+from gateway import metrics
 from gateway.cimi import codec
 from gateway.cimi.errors import CimiError
 from gateway.media import XML
@@ -22,6 +26,9 @@ from gateway.media import negotiate
 log = logging.getLogger("gateway")
 
 BASIC_CHALLENGE = 'Basic realm="cimi-gateway"'
+#: what a store that does not answer raises: SQLAlchemy's wrapper of a
+#: connection or lock failure, or the driver's own from the raw-connection reads.
+STORE_FAILURES = (OperationalError, sqlite3.OperationalError, psycopg.OperationalError)
 
 
 def render_error(
@@ -37,7 +44,14 @@ def render_error(
             continue
     resp.status = status
     resp.content_type = media_type
-    resp.data = codec.encode_error(status, title, message, req.relative_uri, media_type)
+    resp.data = codec.encode_error(
+        status,
+        title,
+        message,
+        req.relative_uri,
+        media_type,
+        getattr(req.context, "request_id", None),
+    )
     resp.append_header("Vary", "Accept")
     resp.media = None
     if status == 401:
@@ -56,13 +70,12 @@ def handle_cimi_error(
     if ex.status >= 500:
         cause = ex.__cause__
         log.warning(
-            "%s %s -> %d: %s%s request_id=%s",
+            "%s %s -> %d: %s%s",
             req.method,
             req.path,
             ex.status,
             ex.message,
             f" (cause: {type(cause).__name__})" if cause is not None else "",
-            getattr(req.context, "request_id", "-"),
         )
     render_error(req, resp, ex.status, ex.title, ex.message)
 
@@ -70,13 +83,24 @@ def handle_cimi_error(
 def handle_unexpected(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
 ) -> None:
-    """Answer any exception nobody expected: log it, tell the client little."""
-    log.exception(
-        "unexpected error on %s %s request_id=%s",
-        req.method,
-        req.path,
-        getattr(req.context, "request_id", "-"),
-    )
+    """Answer any exception nobody expected: log it, tell the client little.
+
+    A store that does not answer (a database down or locked too long) is a
+    503 the client may retry, and is counted; anything else is a 500.
+    """
+    if isinstance(ex, STORE_FAILURES):
+        metrics.store_failed()
+        log.error("store failed on %s %s: %s", req.method, req.path, type(ex).__name__)
+        render_error(
+            req,
+            resp,
+            503,
+            "Service Unavailable",
+            "the gateway's store is not answering",
+        )
+        resp.set_header("Retry-After", "5")
+        return
+    log.exception("unexpected error on %s %s", req.method, req.path)
     render_error(
         req, resp, 500, "Internal Server Error", "an unexpected error occurred"
     )

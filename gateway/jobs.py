@@ -16,6 +16,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
+from gateway import metrics
 from gateway.cimi.errors import CimiError
 from gateway.cimi.errors import Unauthorized
 from gateway.store import Store
@@ -119,6 +120,9 @@ class Jobs:
         elif state is not None and not job["nested"]:
             self._judge(job, state)
         self.store.add(namespace, JOB, job["id"], job)
+        metrics.job_counted(RUNNING)
+        if job["status"] != RUNNING:
+            metrics.job_counted(job["status"])
         return job
 
     def observe(self, namespace: str, target: tuple[str, str], state: str) -> None:
@@ -140,7 +144,7 @@ class Jobs:
             seen = dict(job)
             if self._judge(job, state):
                 # Only over the job as read: a settled job is never re-judged.
-                self.store.replace(namespace, JOB, job["id"], job, expected=seen)
+                self._swap(namespace, job, seen)
 
     def cancel(self, namespace: str, target: tuple[str, str], message: str) -> None:
         """Settle ``target``'s running jobs as CANCELLED: it is being deleted.
@@ -156,7 +160,7 @@ class Jobs:
             seen = dict(job)
             self._settle(job, CANCELLED, message, 0)
             # Only over the job as read: one that settled meanwhile stays so.
-            self.store.replace(namespace, JOB, job["id"], job, expected=seen)
+            self._swap(namespace, job, seen)
 
     def get(
         self,
@@ -205,9 +209,7 @@ class Jobs:
             # The cloud cannot tell now; the job stays as it was.
             return job
         seen = dict(job)
-        if self._judge(job, state) and not self.store.replace(
-            namespace, JOB, job["id"], job, expected=seen
-        ):
+        if self._judge(job, state) and not self._swap(namespace, job, seen):
             # Someone settled it first (a later action observed the target).
             return self.store.get(namespace, JOB, job["id"]) or job
         return job
@@ -235,7 +237,7 @@ class Jobs:
         if over < len(nested):
             job["progress"] = over * 100 // (len(nested) + len(job["steps"]))
             if job["progress"] != seen["progress"]:
-                self.store.replace(namespace, JOB, job["id"], job, expected=seen)
+                self._swap(namespace, job, seen)
             return job
         if not job["steps"]:
             self._settle(job, SUCCESS, "", 0)
@@ -250,13 +252,13 @@ class Jobs:
             started = advance(job, phase)
         except Exception:
             # Let the claim go: the next reader tries the phase again.
-            self.store.replace(namespace, JOB, job["id"], seen, expected=claimed)
+            self._swap(namespace, seen, claimed)
             raise
         job.update(nested=job["nested"] + started, claimed=None)
         if not started and not job["steps"]:
             self._settle(job, SUCCESS, "", 0)
         # Claimed: no other reader writes this job until the claim is let go.
-        self.store.replace(namespace, JOB, job["id"], job, expected=claimed)
+        self._swap(namespace, job, claimed)
         return self._refresh(namespace, job, lookup, advance) if started else job
 
     def _claim(self, namespace: str, job: dict, seen: dict) -> bool:
@@ -266,7 +268,7 @@ class Jobs:
         if claimed and datetime.fromisoformat(claimed) > _now() - _CLAIM:
             return False
         job["claimed"] = _now().isoformat()
-        return self.store.replace(namespace, JOB, job["id"], job, expected=seen)
+        return self._swap(namespace, job, seen)
 
     def _fail(
         self,
@@ -292,9 +294,7 @@ class Jobs:
                 started = advance(job, [undo])
             except Exception:
                 unclaimed = {**claimed, "claimed": None}
-                self.store.replace(
-                    namespace, JOB, job["id"], unclaimed, expected=claimed
-                )
+                self._swap(namespace, unclaimed, claimed)
                 raise
             if started:
                 message += f"; undone by job {', '.join(started)}"
@@ -302,9 +302,21 @@ class Jobs:
         job.update(steps=[], undo=None, claimed=None)
         return self._written(namespace, job, seen)
 
+    def _swap(self, namespace: str, job: dict, seen: dict) -> bool:
+        """Write ``job`` over ``seen`` (compare-and-swap); False: it changed.
+
+        The one place a job is rewritten, so a job settling is counted once:
+        by the one writer whose swap took it from RUNNING.
+        """
+        if not self.store.replace(namespace, JOB, job["id"], job, expected=seen):
+            return False
+        if seen["status"] == RUNNING and job["status"] != RUNNING:
+            metrics.job_counted(job["status"])
+        return True
+
     def _written(self, namespace: str, job: dict, seen: dict) -> dict:
         """Write a job settled over ``seen``; the stored one if another was first."""
-        if self.store.replace(namespace, JOB, job["id"], job, expected=seen):
+        if self._swap(namespace, job, seen):
             return job
         return self.store.get(namespace, JOB, job["id"]) or job
 

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import falcon
 
+from gateway import logs
+from gateway import metrics
 from gateway.auth import Authenticator
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import PayloadTooLarge
@@ -20,6 +22,7 @@ from gateway.cimi.errors import Unauthorized
 from gateway.cimi.schema import SPEC_VERSION
 from gateway.conditional import entity_tag
 from gateway.conditional import not_modified
+from gateway.logs import ROUTE_ENVIRON
 from gateway.media import negotiate
 from providers.base import Provider
 
@@ -32,8 +35,10 @@ _HOST = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 # A client's own request id is kept when it is this tame.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 REQUEST_ID_HEADER = "X-Request-Id"
-#: paths answered without credentials and whatever the Host (health checks).
-OPEN_PATHS = frozenset({"/healthz"})
+#: paths answered without the API's credentials and whatever the Host: what
+#: load balancers and Prometheus poll (``/metrics`` may have its own).
+METRICS_PATH = "/metrics"
+OPEN_PATHS = frozenset({"/healthz", "/readyz", METRICS_PATH})
 
 
 class CimiMiddleware:
@@ -46,6 +51,8 @@ class CimiMiddleware:
         max_body_bytes: the largest body accepted.
         public_url: ``scheme://host[:port]`` every href is written with;
             requests naming another host are refused. None: the request's.
+        metrics_apart: ``/metrics`` has a listener of its own (``[metrics]
+            bind``), which serves nothing else.
     """
 
     def __init__(
@@ -54,7 +61,10 @@ class CimiMiddleware:
         mounts: Mapping[str, Provider],
         max_body_bytes: int,
         public_url: str | None = None,
+        *,
+        metrics_apart: bool = False,
     ) -> None:
+        self.metrics_apart = metrics_apart
         self.authenticator = authenticator
         # Longest prefix first, so /cimi/ec2 is not taken for /cimi.
         self.mounts = sorted(mounts.items(), key=lambda item: -len(item[0]))
@@ -63,10 +73,19 @@ class CimiMiddleware:
         self.public_hosts = _hosts_of(public_url) if public_url else frozenset()
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started = time.perf_counter()
         given_id = req.get_header(REQUEST_ID_HEADER) or ""
         req.context.request_id = (
             given_id if _REQUEST_ID.fullmatch(given_id) else uuid.uuid4().hex
         )
+        # Every log line written for this request names it (gateway.logs).
+        req.context.log_token = logs.REQUEST_ID.set(req.context.request_id)
+        if self.metrics_apart:
+            # The listener a request came in on says which door it is.
+            sock = req.env.get("gunicorn.socket")
+            on_metrics = getattr(sock, "metrics_listener", False)
+            if on_metrics != (req.path == METRICS_PATH):
+                raise falcon.HTTPRouteNotFound()
         req.context.media_type = resp.content_type = negotiate(req)
         if req.path not in OPEN_PATHS:
             req.context.origin = self._origin(req)
@@ -100,8 +119,27 @@ class CimiMiddleware:
         request_id = getattr(req.context, "request_id", None)
         if request_id:
             resp.set_header(REQUEST_ID_HEADER, request_id)
-        if not req_succeeded:
-            return
+        try:
+            if req_succeeded:
+                self._stamp(req, resp)
+        finally:
+            self._count(req, resp)
+
+    def _count(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Count the answer and let the thread's request id go."""
+        route = metrics.route_label(req.uri_template)
+        req.env[ROUTE_ENVIRON] = route
+        started = getattr(req.context, "started", None)
+        if started is not None:
+            seconds = time.perf_counter() - started
+            metrics.observe_request(route, req.method, resp.status_code, seconds)
+        token = getattr(req.context, "log_token", None)
+        if token is not None:
+            logs.REQUEST_ID.reset(token)
+            req.context.log_token = None
+
+    def _stamp(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Tag a good answer (ETag, caching), or answer 304 for it."""
         body = resp.render_body()
         if not body and req.method != "HEAD":
             # Nothing to describe (a DELETE's 200): no Content-Type either.

@@ -7,7 +7,9 @@
   And what gunicorn refuses itself before the app sees it (a bad request
   line, a URI or headers too long) is answered with a CIMI error document,
   not gunicorn's HTML page.
-- ``AccessLogger`` never writes credentials, whatever the log format asks.
+- ``AccessLogger`` never writes credentials, whatever the log format asks,
+  and writes gunicorn's lines, the gateway's and the access log alike as
+  text or as JSON lines (``logger_class``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+import uuid
 from typing import Any
 
 from gunicorn import glogging
@@ -22,6 +25,7 @@ from gunicorn import util
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
+from gateway import logs
 from gateway.cimi import codec
 from gateway.cimi.schema import SPEC_VERSION
 
@@ -52,19 +56,24 @@ def refusal(exc: BaseException) -> tuple[int, str]:
     return 500, "Internal Server Error"
 
 
-def error_response(status: int, title: str, message: str, url: str) -> bytes:
+def error_response(
+    status: int, title: str, message: str, url: str, request_id: str
+) -> bytes:
     """Return a whole HTTP response carrying a CIMI error document (XML).
 
     The request was not read far enough to know what it accepts: XML is what
     CIMI answers without an ``Accept``.
     """
-    body = codec.encode_error(status, title, message, url, codec.XML_MEDIA_TYPE)
+    body = codec.encode_error(
+        status, title, message, url, codec.XML_MEDIA_TYPE, request_id
+    )
     head = (
         f"HTTP/1.1 {status} {title}\r\n"
         "Connection: close\r\n"
         f"Content-Type: {codec.XML_MEDIA_TYPE}\r\n"
         f"Content-Length: {len(body)}\r\n"
         f"CIMI-Specification-Version: {SPEC_VERSION}\r\n"
+        f"X-Request-Id: {request_id}\r\n"
         "\r\n"
     )
     return head.encode("latin-1") + body
@@ -81,6 +90,8 @@ class DeadlineSocket(socket.socket):
     """
 
     budget: float | None = None
+    #: it came in on ``[metrics] bind``.
+    metrics_listener = False
 
     @classmethod
     def adopt(cls, sock: socket.socket) -> DeadlineSocket:
@@ -117,11 +128,14 @@ class CimiThreadWorker(ThreadWorker):
     """
 
     request_read_timeout: float = 10.0
+    #: the port of ``[metrics] bind``, whose connections serve ``/metrics`` only.
+    metrics_port: int | None = None
 
     def accept(self, listener: socket.socket) -> None:
         # NOTE(gw): the listener's accept() is wrapped, not copied: gunicorn's
         # own accept then hands every new connection over as a DeadlineSocket.
-        super().accept(_AdoptingListener(listener))
+        port = listener.getsockname()[1] if self.metrics_port else None
+        super().accept(_AdoptingListener(listener, port == self.metrics_port))
 
     def handle(self, conn: Any) -> Any:
         if isinstance(conn.sock, DeadlineSocket):
@@ -134,39 +148,58 @@ class CimiThreadWorker(ThreadWorker):
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException):
         status, title = refusal(exc)
-        if status >= 500:
-            self.log.exception("Error handling request")
-        else:
-            ip = (addr or ("",))[0]
-            self.log.warning("Invalid request from ip=%s: %s", ip, exc)
+        # Refused before the app read it: the request gets an id here, the
+        # same in the log line, the header and the error document.
+        request_id = uuid.uuid4().hex
+        token = logs.REQUEST_ID.set(request_id)
+        try:
+            if status >= 500:
+                self.log.exception("Error handling request")
+            else:
+                ip = (addr or ("",))[0]
+                self.log.warning("Invalid request from ip=%s: %s", ip, exc)
+        finally:
+            logs.REQUEST_ID.reset(token)
         url = getattr(req, "uri", "") or ""
         message = str(exc) or title
+        answer = error_response(status, title, message, url, request_id)
         try:
-            util.write_nonblock(client, error_response(status, title, message, url))
+            util.write_nonblock(client, answer)
         except Exception:
             self.log.debug("Failed to send error message.")
 
 
 class _AdoptingListener:
-    """A listening socket whose ``accept`` returns ``DeadlineSocket``s."""
+    """A listening socket whose ``accept`` returns ``DeadlineSocket``s, marked
+    when they came in on the metrics listener (``gunicorn.socket`` in the
+    environ tells the app)."""
 
-    def __init__(self, listener: socket.socket) -> None:
+    def __init__(self, listener: socket.socket, metrics: bool = False) -> None:
         self._listener = listener
+        self._metrics = metrics
 
     def accept(self) -> tuple[DeadlineSocket, Any]:
         sock, address = self._listener.accept()
-        return DeadlineSocket.adopt(sock), address
+        adopted = DeadlineSocket.adopt(sock)
+        adopted.metrics_listener = self._metrics
+        return adopted, address
 
     def getsockname(self) -> Any:
         return self._listener.getsockname()
 
 
-def worker_class(request_read_timeout: float) -> type[CimiThreadWorker]:
-    """Return the worker class for gunicorn, with its read deadline set."""
+def worker_class(
+    request_read_timeout: float, metrics_port: int | None = None
+) -> type[CimiThreadWorker]:
+    """Return the worker class for gunicorn, with its read deadline set, and
+    the port of the metrics' own listener, if any."""
     return type(
         "CimiThreadWorker",
         (CimiThreadWorker,),
-        {"request_read_timeout": float(request_read_timeout)},
+        {
+            "request_read_timeout": float(request_read_timeout),
+            "metrics_port": metrics_port,
+        },
     )
 
 
@@ -179,6 +212,16 @@ class AccessLogger(glogging.Logger):
     """
 
     _SECRET_ATOMS = ("authorization", "cookie")
+    #: ``[logging] format``: "text" or "json" (set by ``logger_class``).
+    log_format = "text"
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            logs.dress(handler, self.log_format)
+        if self.log_format == "json":
+            for handler in self.access_log.handlers:
+                logs.dress(handler, self.log_format)
 
     def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
@@ -187,3 +230,30 @@ class AccessLogger(glogging.Logger):
             if key.startswith("{") and any(s in key for s in self._SECRET_ATOMS):
                 del atoms[key]
         return atoms
+
+    def access(self, resp: Any, req: Any, environ: dict, request_time: Any) -> None:
+        if self.log_format != "json":
+            return super().access(resp, req, environ, request_time)
+        if not self.access_log_enabled:
+            return None
+        atoms = self.atoms(resp, req, environ, request_time)
+        request_id = atoms.get("{x-request-id}o", "-")
+        line = logs.fields(
+            event="request",
+            remote=atoms["h"],
+            method=atoms["m"],
+            path=atoms["U"],
+            query=atoms["q"] or "",
+            route=environ.get(logs.ROUTE_ENVIRON, "-"),
+            status=int(atoms["s"]) if str(atoms["s"]).isdigit() else atoms["s"],
+            bytes=atoms["B"] or 0,
+            duration_ms=round(atoms["D"] / 1000, 3),
+        )
+        line["request_id"] = request_id
+        self.access_log.info("%s %s %s", atoms["m"], atoms["U"], atoms["s"], extra=line)
+        return None
+
+
+def logger_class(log_format: str) -> type[AccessLogger]:
+    """Return gunicorn's logger class writing ``log_format`` lines."""
+    return type("AccessLogger", (AccessLogger,), {"log_format": log_format})

@@ -42,6 +42,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.pool import SingletonThreadPool
 from sqlalchemy.schema import CreateIndex
@@ -250,6 +251,18 @@ class Store:
             reader.close()
             self._readers.connection = None
         self.engine.dispose()
+
+    def problem(self) -> str | None:
+        """Return why the store does not answer now; None when it does."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(records.c.seq).limit(1))
+        except SQLAlchemyError as ex:
+            # The driver's words (which host, what it said), not SQLAlchemy's
+            # wrapping of them with the statement.
+            cause = getattr(ex, "orig", None) or ex
+            return " ".join(str(cause).split())[:300]
+        return None
 
     def get(self, namespace: str, kind: str, id: str) -> dict | None:
         """Return one record's data, or None."""

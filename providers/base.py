@@ -189,6 +189,10 @@ def volume_operations(state: str, *, attached: bool) -> tuple[str, ...]:
     return tuple(op for op in operations if not (attached and op == DELETE))
 
 
+#: told of each cloud call: provider name, operation, outcome, seconds.
+CallObserver = Callable[[str, str, str, float], None]
+
+
 class Provider(abc.ABC):
     """One cloud, mounted at one URL prefix.
 
@@ -215,6 +219,24 @@ class Provider(abc.ABC):
         self.name = name
         self.settings = settings
         self.store = store
+        self.observer: CallObserver | None = None
+
+    def observe_calls(self, observer: CallObserver) -> None:
+        """Have ``observer`` told of every call this provider makes to its cloud."""
+        self.observer = observer
+
+    def report_call(self, operation: str, outcome: str, seconds: float) -> None:
+        """Tell the observer of one cloud call (``outcome``: "ok" or a status)."""
+        if self.observer is not None:
+            self.observer(self.name, operation, outcome, seconds)
+
+    def probe(self) -> str | None:
+        """Return why the cloud cannot be reached now; None when it answers.
+
+        Asks without credentials (a readiness check has none): whether the
+        cloud answers at all, not whether it would accept anyone.
+        """
+        return None
 
     def setting(self, name: str) -> Any:
         """Return the configured value of ``name``, or its default."""

@@ -329,6 +329,11 @@ class EC2Provider(
     def call_timeout(self) -> float:
         return self.setting("timeout")
 
+    def probe_url(self) -> str:
+        return self.setting("endpoint") or (
+            f"https://ec2.{self.setting('region')}.amazonaws.com/"
+        )
+
     def translate(self, ex: Exception) -> CimiError | None:
         if not isinstance(ex, LibcloudError | BaseHTTPError):
             return None
@@ -426,7 +431,7 @@ class EC2Provider(
         region = self.setting("region")
         configs = self._configs.get(region)
         if configs is None:
-            with self.calling(creds):
+            with self.calling(creds, "list_machine_configurations"):
                 sizes = region_sizes(region)
             configs = {size.id: self.to_machine_configuration(size) for size in sizes}
             self._configs[region] = configs
@@ -580,7 +585,7 @@ class EC2Provider(
 
     def list_networks(self, creds: Credentials) -> list[dict]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "list_networks"):
             subnets = driver.ex_list_subnets()
         return [self.to_network(subnet) for subnet in subnets]
 
@@ -588,7 +593,7 @@ class EC2Provider(
         if not network_id.startswith("subnet-"):
             raise NotFound(f"no network {network_id}")
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "get_network"):
             subnets = driver.ex_list_subnets(subnet_ids=[network_id])
         if not subnets:
             raise NotFound(f"no network {network_id}")
@@ -615,18 +620,18 @@ class EC2Provider(
 
     def list_addresses(self, creds: Credentials) -> list[dict]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "list_addresses"):
             found = driver.ex_describe_all_addresses()
         return [self.to_address(ip) for ip in found]
 
     def get_address(self, creds: Credentials, address_id: str) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "get_address"):
             return self.to_address(self._elastic_ip(driver, address_id))
 
     def allocate_address(self, creds: Credentials, values: dict) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "allocate_address"):
             allocated = driver.ex_allocate_address(domain="vpc")
             return self.to_address(
                 self._elastic_ip(driver, allocated.extra["allocation_id"])
@@ -634,7 +639,7 @@ class EC2Provider(
 
     def release_address(self, creds: Credentials, address_id: str) -> None:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "release_address"):
             found = self._elastic_ip(driver, address_id)
             if found.instance_id:
                 raise Conflict(f"address {address_id} is in use: disassociate it first")
@@ -644,7 +649,7 @@ class EC2Provider(
         self, creds: Credentials, address_id: str, machine_id: str
     ) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "associate_address"):
             node = self.find_node(driver, machine_id)
             state = self.to_machine(node)["state"]
             if state not in ("STARTED", "STOPPED"):
@@ -657,7 +662,7 @@ class EC2Provider(
 
     def disassociate_address(self, creds: Credentials, address_id: str) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "disassociate_address"):
             found = self._elastic_ip(driver, address_id)
             if found.instance_id:
                 driver.ex_disassociate_address(found, domain="vpc")

@@ -39,18 +39,18 @@ class LibcloudCredentials(ServesCredentials):
 
     def list_credentials(self, creds: Credentials) -> list[dict]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "list_credentials"):
             pairs = driver.list_key_pairs()
         return [self.to_credential(pair) for pair in pairs]
 
     def get_credential(self, creds: Credentials, name: str) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "get_credential"):
             return self.to_credential(self.find_key_pair(driver, name))
 
     def import_credential(self, creds: Credentials, name: str, public_key: str) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "import_credential"):
             self._check_free(driver, name)
             pair = driver.import_key_pair_from_string(name, public_key)
             pair = self.find_key_pair(driver, name) if not pair.public_key else pair
@@ -58,7 +58,7 @@ class LibcloudCredentials(ServesCredentials):
 
     def generate_credential(self, creds: Credentials, name: str) -> tuple[dict, str]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "generate_credential"):
             self._check_free(driver, name)
             pair = driver.create_key_pair(name)
             private_key = pair.private_key or ""
@@ -71,7 +71,7 @@ class LibcloudCredentials(ServesCredentials):
 
     def delete_credential(self, creds: Credentials, name: str) -> None:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "delete_credential"):
             driver.delete_key_pair(self.find_key_pair(driver, name))
 
     def _check_free(self, driver: NodeDriver, name: str) -> None:

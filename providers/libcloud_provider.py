@@ -13,11 +13,13 @@ import abc
 import contextlib
 import socket
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 import requests
 from libcloud.common.exceptions import BaseHTTPError
@@ -180,7 +182,7 @@ class LibcloudProvider(
     def check_credentials(self, creds: Credentials) -> None:
         driver = self.driver(creds)
         try:
-            with self.calling(creds):
+            with self.calling(creds, "check_credentials"):
                 self.verify(driver)
         except Forbidden:
             # Known credentials without the right to that call: good.
@@ -190,19 +192,19 @@ class LibcloudProvider(
         self, creds: Credentials, narrow: Narrowing | None = None
     ) -> list[dict]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "list_machine_images"):
             images = self.fetch_images(driver, narrow)
         return [self.to_machine_image(image) for image in images]
 
     def get_machine_image(self, creds: Credentials, image_id: str) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "get_machine_image"):
             image = self.find_image(driver, image_id)
         return self.to_machine_image(image)
 
     def capture(self, creds: Credentials, machine_id: str, values: dict) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "capture"):
             node = self.find_node(driver, machine_id)
             # The operation is offered exactly when the capture is allowed.
             if CAPTURE not in self.to_machine(node)["operations"]:
@@ -213,7 +215,7 @@ class LibcloudProvider(
 
     def delete_machine_image(self, creds: Credentials, image_id: str) -> None:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "delete_machine_image"):
             # Clouds' booleans are unreliable (moto): no exception is success.
             driver.delete_image(self.find_image(driver, image_id))
 
@@ -221,31 +223,31 @@ class LibcloudProvider(
         self, creds: Credentials, narrow: Narrowing | None = None
     ) -> list[dict]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "list_machines"):
             nodes = self.fetch_nodes(driver, narrow)
         return [self.to_machine(node) for node in nodes if self.is_listed(node)]
 
     def get_machine(self, creds: Credentials, machine_id: str) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "get_machine"):
             node = self.find_node(driver, machine_id)
         return self.to_machine(node)
 
     def list_machine_configurations(self, creds: Credentials) -> list[dict]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "list_machine_configurations"):
             sizes = self.fetch_sizes(driver)
         return [self.to_machine_configuration(size) for size in sizes]
 
     def get_machine_configuration(self, creds: Credentials, config_id: str) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "get_machine_configuration"):
             size = self._size(driver, config_id)
         return self.to_machine_configuration(size)
 
     def create_machine(self, creds: Credentials, spec: MachineSpec) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "create_machine"):
             size = self._size(driver, spec.config_id)
             image = self.find_image(driver, spec.image_id)
             node = self.create_node(driver, spec, size, image)
@@ -253,14 +255,14 @@ class LibcloudProvider(
 
     def delete_machine(self, creds: Credentials, machine_id: str) -> None:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "delete_machine"):
             node = self.find_node(driver, machine_id)
             self._allow(node, DELETE)
             self.destroy_node(driver, node)
 
     def edit_machine(self, creds: Credentials, machine_id: str, values: dict) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "edit_machine"):
             node = self.find_node(driver, machine_id)
             self._allow(node, EDIT)
             self.set_metadata(driver, node, values)
@@ -271,7 +273,7 @@ class LibcloudProvider(
         self, creds: Credentials, machine_id: str, action: str, *, force: bool = False
     ) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "act"):
             node = self.find_node(driver, machine_id)
             action = effective_action(action, self.to_machine(node)["state"])
             self._allow(node, action)
@@ -305,6 +307,21 @@ class LibcloudProvider(
 
     # -- shared machinery --------------------------------------------------
 
+    def probe_url(self) -> str | None:
+        """Return a URL of the cloud that answers anyone (None: nothing to ask)."""
+        return None
+
+    def probe(self) -> str | None:
+        url = self.probe_url()
+        if url is None:
+            return None
+        try:
+            # Any answer, a 403 included, is a cloud that is up.
+            requests.get(url, timeout=PROBE_SECONDS, allow_redirects=False).close()
+        except requests.RequestException as ex:
+            return f"{urlsplit(url).netloc} does not answer ({type(ex).__name__})"
+        return None
+
     def driver(self, creds: Credentials) -> NodeDriver:
         """Return this thread's driver for ``creds``, building it once."""
         drivers: OrderedDict | None = getattr(self._local, "drivers", None)
@@ -312,7 +329,7 @@ class LibcloudProvider(
             drivers = self._local.drivers = OrderedDict()
         driver = drivers.get(creds)
         if driver is None:
-            with self.calling(creds):
+            with self.calling(creds, "connect"):
                 driver = self.make_driver(creds)
             drivers[creds] = driver
             if len(drivers) > self.max_drivers_per_thread:
@@ -322,30 +339,48 @@ class LibcloudProvider(
         return driver
 
     @contextlib.contextmanager
-    def calling(self, creds: Credentials) -> Iterator[None]:
+    def calling(self, creds: Credentials, operation: str) -> Iterator[None]:
         """Run the block as one cloud call: bounded in time, errors mapped.
 
         The whole block has ``call_timeout()`` seconds (every HTTP request in
         it shares them). Any failure becomes a ``CimiError`` whose message is
-        the cloud's own, bounded, with the credentials blanked out.
+        the cloud's own, bounded, with the credentials blanked out. The call
+        is reported as ``operation`` (a contract method's name) to the
+        observer; a call inside another is part of it, not reported again.
         """
-        with deadline(self.call_timeout()) as bound:
-            try:
-                yield
-            except CimiError:
-                raise
-            except Exception as ex:
-                if bound is not None and bound.expired:
-                    error: CimiError = ProviderTimeout(
-                        f"the cloud did not answer within {bound.seconds:g} s"
+        depth = getattr(self._local, "calls", 0)
+        self._local.calls = depth + 1
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            with deadline(self.call_timeout()) as bound:
+                try:
+                    yield
+                    outcome = "ok"
+                except CimiError as ex:
+                    outcome = str(ex.status)
+                    raise
+                except Exception as ex:
+                    if bound is not None and bound.expired:
+                        error: CimiError = ProviderTimeout(
+                            f"the cloud did not answer within {bound.seconds:g} s"
+                        )
+                    else:
+                        error = self.translate(ex) or _generic_error(ex)
+                    error.message = bounded(
+                        _scrub(error.message, creds), MAX_CLOUD_TEXT
                     )
-                else:
-                    error = self.translate(ex) or _generic_error(ex)
-                error.message = bounded(_scrub(error.message, creds), MAX_CLOUD_TEXT)
-                error.args = (error.message,)
-                raise error from ex
+                    error.args = (error.message,)
+                    outcome = str(error.status)
+                    raise error from ex
+        finally:
+            self._local.calls = depth
+            if depth == 0:
+                self.report_call(operation, outcome, time.perf_counter() - started)
 
 
+#: how long a readiness probe waits on a cloud.
+PROBE_SECONDS = 2.0
 #: the most of a cloud's own words an error message repeats.
 MAX_CLOUD_TEXT = 500
 

@@ -116,7 +116,7 @@ class LibcloudVolumes(ServesVolumes, ServesVolumeImages, ServesMachineVolumes):
 
     def list_volume_configurations(self, creds: Credentials) -> list[dict]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "list_volume_configurations"):
             return self.fetch_volume_configurations(driver)
 
     def get_volume_configuration(self, creds: Credentials, config_id: str) -> dict:
@@ -131,19 +131,19 @@ class LibcloudVolumes(ServesVolumes, ServesVolumeImages, ServesMachineVolumes):
         self, creds: Credentials, narrow: Narrowing | None = None
     ) -> list[dict]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "list_volumes"):
             volumes = self.fetch_volumes(driver, narrow)
         return [self._volume(volume) for volume in volumes]
 
     def get_volume(self, creds: Credentials, volume_id: str) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "get_volume"):
             return self._volume(self.find_volume(driver, volume_id))
 
     def create_volume(self, creds: Credentials, spec: VolumeSpec) -> dict:
         config = self.get_volume_configuration(creds, spec.config_id)
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "create_volume"):
             snapshot = None
             if spec.image_id:
                 snapshot = self.find_snapshot(driver, spec.image_id)
@@ -152,14 +152,14 @@ class LibcloudVolumes(ServesVolumes, ServesVolumeImages, ServesMachineVolumes):
 
     def delete_volume(self, creds: Credentials, volume_id: str) -> None:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "delete_volume"):
             volume = self.find_volume(driver, volume_id)
             self._allow_on_volume(volume, DELETE)
             self.destroy_volume(driver, volume)
 
     def edit_volume(self, creds: Credentials, volume_id: str, values: dict) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "edit_volume"):
             volume = self.find_volume(driver, volume_id)
             self._allow_on_volume(volume, EDIT)
             self.set_volume_metadata(driver, volume, values)
@@ -192,20 +192,20 @@ class LibcloudVolumes(ServesVolumes, ServesVolumeImages, ServesMachineVolumes):
         self, creds: Credentials, narrow: Narrowing | None = None
     ) -> list[dict]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "list_volume_images"):
             snapshots = self.fetch_snapshots(driver, narrow)
         return [self.to_volume_image(snapshot) for snapshot in snapshots]
 
     def get_volume_image(self, creds: Credentials, image_id: str) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "get_volume_image"):
             return self.to_volume_image(self.find_snapshot(driver, image_id))
 
     def create_volume_image(
         self, creds: Credentials, volume_id: str, values: dict
     ) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "create_volume_image"):
             volume = self.find_volume(driver, volume_id)
             state = self.to_volume(volume)["state"]
             if state != "AVAILABLE":
@@ -215,14 +215,14 @@ class LibcloudVolumes(ServesVolumes, ServesVolumeImages, ServesMachineVolumes):
 
     def delete_volume_image(self, creds: Credentials, image_id: str) -> None:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "delete_volume_image"):
             driver.destroy_volume_snapshot(self.find_snapshot(driver, image_id))
 
     # -- MachineVolume -------------------------------------------------------
 
     def list_machine_volumes(self, creds: Credentials, machine_id: str) -> list[dict]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "list_machine_volumes"):
             self.find_node(driver, machine_id)
             volumes = self.fetch_volumes(driver)
         return [
@@ -235,7 +235,7 @@ class LibcloudVolumes(ServesVolumes, ServesVolumeImages, ServesMachineVolumes):
         self, creds: Credentials, machine_id: str, volume_id: str
     ) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "get_machine_volume"):
             self.find_node(driver, machine_id)
             volume = self._attached(driver, machine_id, volume_id)
         return self._machine_volume(volume, self.attachment(volume))
@@ -244,7 +244,7 @@ class LibcloudVolumes(ServesVolumes, ServesVolumeImages, ServesMachineVolumes):
         self, creds: Credentials, machine_id: str, volume_id: str, device: str
     ) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "attach_volume"):
             node = self.find_node(driver, machine_id)
             state = self.to_machine(node)["state"]
             if state not in ATTACHABLE_STATES:
@@ -276,7 +276,7 @@ class LibcloudVolumes(ServesVolumes, ServesVolumeImages, ServesMachineVolumes):
         self, creds: Credentials, machine_id: str, volume_id: str
     ) -> None:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "detach_volume"):
             node = self.find_node(driver, machine_id)
             # A fresh read: libcloud detaches what the object says is attached.
             volume = self._attached(driver, machine_id, volume_id)

@@ -116,7 +116,7 @@ class MockProvider(
         driver = self.driver(creds)
         start = page.start or 0
         limit = None if page.stop is None else max(0, page.stop - start)
-        with self.calling(creds):
+        with self.calling(creds, "page_machine_images"):
             images, total = driver.ex_page_images(start, limit)
         return [self.to_machine_image(image) for image in images], total
 
@@ -301,7 +301,7 @@ class MockProvider(
 
     def list_networks(self, creds: Credentials) -> list[dict]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "list_networks"):
             return [self._network(n) for n in driver.ex_list_networks()]
 
     def get_network(self, creds: Credentials, network_id: str) -> dict:
@@ -312,35 +312,35 @@ class MockProvider(
 
     def list_addresses(self, creds: Credentials) -> list[dict]:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "list_addresses"):
             return [self._address(a) for a in driver.ex_list_addresses()]
 
     def get_address(self, creds: Credentials, address_id: str) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "get_address"):
             return self._address(driver.ex_get_address(address_id))
 
     def allocate_address(self, creds: Credentials, values: dict) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "allocate_address"):
             return self._address(driver.ex_allocate_address())
 
     def release_address(self, creds: Credentials, address_id: str) -> None:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "release_address"):
             driver.ex_release_address(address_id)
 
     def associate_address(
         self, creds: Credentials, address_id: str, machine_id: str
     ) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "associate_address"):
             node = self.find_node(driver, machine_id)
             return self._address(driver.ex_associate_address(address_id, node))
 
     def disassociate_address(self, creds: Credentials, address_id: str) -> dict:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "disassociate_address"):
             return self._address(driver.ex_disassociate_address(address_id))
 
     @staticmethod

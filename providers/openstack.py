@@ -243,6 +243,9 @@ class OpenStackProvider(LibcloudVolumes, LibcloudCredentials, LibcloudProvider):
         ),
     }
 
+    def probe_url(self) -> str:
+        return self.setting("auth_url")
+
     def make_driver(self, creds: Credentials) -> GatewayOpenStackNodeDriver:
         keystone = self.setting("auth_url").rstrip("/").removesuffix("/v3")
         region = self.setting("region")
@@ -383,7 +386,7 @@ class OpenStackProvider(LibcloudVolumes, LibcloudCredentials, LibcloudProvider):
 
     def delete_machine_image(self, creds: Credentials, image_id: str) -> None:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "delete_machine_image"):
             image = self.find_image(driver, image_id)
             if not image.extra.get("own"):
                 raise Forbidden(f"machine image {image_id} is not this project's")
@@ -680,7 +683,7 @@ class OpenStackProvider(LibcloudVolumes, LibcloudCredentials, LibcloudProvider):
 
     def delete_volume_image(self, creds: Credentials, image_id: str) -> None:
         driver = self.driver(creds)
-        with self.calling(creds):
+        with self.calling(creds, "delete_volume_image"):
             snapshot = self.find_snapshot(driver, image_id)
             driver.destroy_volume_snapshot(snapshot)
             self._gone_when_deleted(driver, snapshot.id)

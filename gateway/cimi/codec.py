@@ -188,20 +188,31 @@ def bounded(text: str, limit: int = MAX_MESSAGE) -> str:
 
 
 def encode_error(
-    status: int, title: str, message: str, url: str, media_type: str
+    status: int,
+    title: str,
+    message: str,
+    url: str,
+    media_type: str,
+    request_id: str | None = None,
 ) -> bytes:
     """Return an error document in Deltacloud's shape, without its backtrace.
 
     DSP8009 defines no error type; CIMI clients of the era read Deltacloud's
     ``<error status url><code/><message/></error>`` and its JSON twin. Any
-    text can be written: an error document must never fail.
+    text can be written: an error document must never fail. ``request_id``
+    (the answer's ``X-Request-Id``) comes last, where such clients skip it,
+    so an operator can find the request's log lines from what a user pastes.
     """
     message, url = bounded(message), bounded(url)
     if media_type == JSON_MEDIA_TYPE:
         body = {"code": status, "error": title, "message": message, "url": url}
+        if request_id is not None:
+            body["requestId"] = kinds.xml_text(bounded(request_id))
         return json_bytes(body)
     root = etree.Element("error", status=str(status), url=kinds.xml_text(url))
     etree.SubElement(root, "code").text = str(status)
     etree.SubElement(root, "title").text = kinds.xml_text(title)
     etree.SubElement(root, "message").text = kinds.xml_text(message)
+    if request_id is not None:
+        etree.SubElement(root, "requestId").text = kinds.xml_text(bounded(request_id))
     return etree.tostring(root, pretty_print=True)

@@ -739,7 +739,7 @@ def test_client_errors_name_the_attribute_they_came_from(text, culprit):
 def test_unknown_cloud_error_is_a_bad_gateway_with_the_cloud_message():
     provider = EC2Provider("ec2", {"region": "us-east-1"}, None)
 
-    with pytest.raises(ProviderFailed) as caught, provider.calling(CREDS):
+    with pytest.raises(ProviderFailed) as caught, provider.calling(CREDS, "test"):
         raise BaseHTTPError(503, "RequestLimitExceeded: slow down")
 
     assert caught.value.status == 502

@@ -20,11 +20,11 @@ class FailingCloud(MockProvider):
     failure: Exception = RuntimeError("unset")
 
     def list_machine_images(self, creds: Credentials, narrow=None) -> list[dict]:
-        with self.calling(creds):
+        with self.calling(creds, "list_machine_images"):
             raise self.failure
 
     def page_machine_images(self, creds: Credentials, page: slice) -> None:
-        with self.calling(creds):
+        with self.calling(creds, "page_machine_images"):
             raise self.failure
 
 
