@@ -54,8 +54,9 @@ def create_app(
             for entry in config.providers
         }
     mounts = {entry.mount: providers[entry.name] for entry in config.providers}
+    observer = report_cloud_call if config.metrics_enabled else log_cloud_call
     for provider in mounts.values():
-        provider.observe_calls(report_cloud_call)
+        provider.observe_calls(observer)
     app = falcon.App(
         middleware=[
             CimiMiddleware(
@@ -66,6 +67,7 @@ def create_app(
                 config.max_body_bytes,
                 config.public_url,
                 metrics_apart=config.metrics_bind is not None,
+                counted=config.metrics_enabled,
             ),
             RenderedCache(),
         ],
@@ -127,6 +129,11 @@ def report_cloud_call(
 ) -> None:
     """Count a cloud call and log its line (``Provider.observe_calls``)."""
     metrics.observe_cloud_call(provider, operation, outcome, seconds)
+    log_cloud_call(provider, operation, outcome, seconds)
+
+
+def log_cloud_call(provider: str, operation: str, outcome: str, seconds: float) -> None:
+    """Log a cloud call's line: provider, operation, outcome, duration."""
     cloud_log.info(
         "cloud call provider=%s operation=%s outcome=%s duration_ms=%.1f",
         provider,

@@ -53,6 +53,7 @@ class CimiMiddleware:
             requests naming another host are refused. None: the request's.
         metrics_apart: ``/metrics`` has a listener of its own (``[metrics]
             bind``), which serves nothing else.
+        counted: requests are counted for ``/metrics``.
     """
 
     def __init__(
@@ -63,8 +64,10 @@ class CimiMiddleware:
         public_url: str | None = None,
         *,
         metrics_apart: bool = False,
+        counted: bool = True,
     ) -> None:
         self.metrics_apart = metrics_apart
+        self.counted = counted
         self.authenticator = authenticator
         # Longest prefix first, so /cimi/ec2 is not taken for /cimi.
         self.mounts = sorted(mounts.items(), key=lambda item: -len(item[0]))
@@ -130,7 +133,7 @@ class CimiMiddleware:
         route = metrics.route_label(req.uri_template)
         req.env[ROUTE_ENVIRON] = route
         started = getattr(req.context, "started", None)
-        if started is not None:
+        if started is not None and self.counted:
             seconds = time.perf_counter() - started
             metrics.observe_request(route, req.method, resp.status_code, seconds)
         token = getattr(req.context, "log_token", None)
