@@ -93,8 +93,6 @@ def create_app(
             provider,
             store,
             jobs,
-            # Read once: every worker's entry point tells the same date.
-            created=store.first_seen(f"mount:{provider.name}"),
             open_discovery=config.open_discovery,
             listings=Listings(config.listing_cache_seconds),
         )

@@ -85,7 +85,7 @@ def gunicorn_options(config: Config) -> dict[str, Any]:
         "access_log_format": serving.ACCESS_LOG_FORMAT,
         "accesslog": "-" if config.access_log else None,
         "when_ready": announcer(config),
-        "post_worker_init": log_where_gunicorn_logs,
+        "post_worker_init": worker_ready,
         "worker_exit": close_worker_stores,
         "child_exit": forget_worker_metrics,
         # NOTE(gw): gunicorn 27's control socket sits at one fixed path per
@@ -95,8 +95,9 @@ def gunicorn_options(config: Config) -> dict[str, Any]:
     return options
 
 
-def log_where_gunicorn_logs(worker: Any) -> None:
-    """Send the gateway's own log lines where gunicorn's error log goes.
+def worker_ready(worker: Any) -> None:
+    """Send the gateway's own log lines where gunicorn's error log goes, and
+    say the worker's app is built.
 
     A ``post_worker_init`` hook, so plain gunicorn (``config/gunicorn.conf.py``)
     and ``cimi-gateway serve`` log alike.
@@ -106,6 +107,7 @@ def log_where_gunicorn_logs(worker: Any) -> None:
     gateway_log.handlers = gunicorn_log.handlers
     gateway_log.setLevel(gunicorn_log.level)
     gateway_log.propagate = False
+    gateway_log.info("worker %s: ready", worker.pid)
 
 
 def close_worker_stores(server: Any, worker: Any) -> None:
@@ -117,10 +119,15 @@ def close_worker_stores(server: Any, worker: Any) -> None:
 
 
 def forget_worker_metrics(server: Any, worker: Any) -> None:
-    """Drop a dead worker's live metrics (gunicorn's ``child_exit``)."""
-    from gateway import metrics
+    """Drop a dead worker's live metrics (gunicorn's ``child_exit``).
 
-    metrics.worker_exited(worker.pid)
+    Not through ``gateway.metrics``: importing that in the master would make
+    the master's own (empty) metric files.
+    """
+    if os.environ.get(METRICS_FOLDER_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def prepare_metrics_folder() -> Callable[[], None]:
@@ -140,7 +147,15 @@ def prepare_metrics_folder() -> Callable[[], None]:
         return lambda: None
     made = tempfile.mkdtemp(prefix="cimi-gateway-metrics-")
     os.environ[METRICS_FOLDER_ENV] = made
-    return lambda: shutil.rmtree(made, ignore_errors=True)
+    master = os.getpid()
+
+    def discard() -> None:
+        # A worker is forked inside gunicorn's run, and unwinds through the
+        # caller's ``finally`` when it exits: only the master removes it.
+        if os.getpid() == master:
+            shutil.rmtree(made, ignore_errors=True)
+
+    return discard
 
 
 def version() -> str:

@@ -117,9 +117,3 @@ def exposition() -> tuple[bytes, str]:
     else:
         from prometheus_client import REGISTRY as registry
     return generate_latest(registry), CONTENT_TYPE_LATEST
-
-
-def worker_exited(pid: int) -> None:
-    """Let a dead worker's live gauges go (gunicorn's ``child_exit``)."""
-    if os.environ.get(MULTIPROC_ENV):
-        multiprocess.mark_process_dead(pid)

@@ -30,7 +30,6 @@ class CloudEntryPoint:
         provider = mount.provider
         self.about = {
             **provider.describe(),
-            "created": mount.created,
             "driver": provider.kind,
             "provider": provider.name,
         }
@@ -40,6 +39,7 @@ class CloudEntryPoint:
         values = {
             "id": links.collection(CLOUD_ENTRY_POINT),
             **self.about,
+            "created": self.mount.created,
             "baseURI": links.base_uri,
         }
         for rtype in self.served:

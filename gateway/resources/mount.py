@@ -49,7 +49,6 @@ class Mount:
         provider: the cloud served there.
         store: the gateway's record store (templates, the mock's state).
         jobs: the job records.
-        created: when the mount was first served: its entry point's date.
         open_discovery: the entry point and ResourceMetadata answer without
             credentials.
         listings: the short cache of this mount's cloud listings.
@@ -59,9 +58,15 @@ class Mount:
     provider: Provider
     store: Store
     jobs: Jobs
-    created: datetime | None = None
     open_discovery: bool = True
     listings: Listings = field(default_factory=lambda: Listings(0))
+
+    @functools.cached_property
+    def created(self) -> datetime:
+        """When the mount was first served: its entry point's date, the same
+        in every worker. Read at the first request, not when the app is
+        built: a worker starting while the store is down still starts."""
+        return self.store.first_seen(f"mount:{self.provider.name}")
 
     def links(self, req: falcon.Request) -> Links:
         """Return the URLs of this mount as ``req`` sees them."""

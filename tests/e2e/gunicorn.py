@@ -59,7 +59,9 @@ class Gateway:
             try:
                 requests.get(self.url + "/", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Listening, but no worker has built its app yet (a busy
+                # machine): ask again.
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"gateway did not start: {self.log.read_text()}")
