@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import signal
 import socket
@@ -75,10 +76,12 @@ def samples(text: str, name: str, **labels: str) -> float:
     return total
 
 
-def wait_for_workers(gateway: Gateway, timeout: float = 20) -> None:
-    """Return once each of the gateway's workers has built its app."""
+def wait_for_workers(
+    gateway: Gateway, count: int | None = None, timeout: float = 20
+) -> None:
+    """Return once ``count`` workers (default: all) have built their app."""
     deadline = time.monotonic() + timeout
-    while gateway.log.read_text().count(": ready") < gateway.workers:
+    while gateway.log.read_text().count(": ready") < (count or gateway.workers):
         assert time.monotonic() < deadline, gateway.log.read_text()
         time.sleep(0.1)
 
@@ -217,6 +220,19 @@ def test_metrics_add_up_every_workers_requests_cloud_calls_and_jobs(tmp_path, st
         pids.add(scrape.headers.get("X-Request-Id"))
     assert len(pids) == 6  # six answers, each its own request
 
+    # A worker that dies is replaced; what it counted is still counted, and
+    # the folder every worker counts in outlives it.
+    booted = re.findall(r"Booting worker with pid: (\d+)", gateway.log.read_text())
+    os.kill(int(booted[0]), signal.SIGTERM)
+    wait_for_workers(gateway, gateway.workers + 1)
+    scrape = fresh_get(f"{gateway.url}/metrics")
+    assert scrape.status_code == 200
+    route = {"route": "/cimi/machine_images/{id}", "method": "GET"}
+    assert (
+        samples(scrape.text, "cimi_gateway_requests_total", **route, status="200")
+        == reads
+    )
+
 
 def test_metrics_on_their_own_bind_behind_their_own_credentials(tmp_path, started):
     port = free_port()
@@ -224,7 +240,8 @@ def test_metrics_on_their_own_bind_behind_their_own_credentials(tmp_path, starte
     gateway = started(
         config(
             tmp_path,
-            f'\n[metrics]\nbind = "127.0.0.1:{port}"\n[metrics.users]\nprom = "{hashed}"\n',
+            f'[metrics]\nbind = "127.0.0.1:{port}"\n'
+            f'[metrics.users]\nprom = "{hashed}"\n',
         )
     )
     apart = f"http://127.0.0.1:{port}"
@@ -266,7 +283,7 @@ def test_metrics_can_be_switched_off(tmp_path, started):
 
 
 def lines_of(gateway: Gateway, request_id: str, deadline: float = 5) -> list[str]:
-    """Return the gateway's log lines naming ``request_id`` once its access line is in."""
+    """Return the log lines naming ``request_id``, once its access line is in."""
     end = time.monotonic() + deadline
     while True:
         found = [
@@ -327,7 +344,7 @@ def test_request_ids_are_echoed_and_in_error_documents_and_text_log_lines(
     assert any(refused_id in line for line in gateway.log.read_text().splitlines())
 
 
-def test_json_logs_are_one_object_a_line_with_request_and_cloud_call_fields_and_no_secret(
+def test_json_logs_are_objects_with_request_and_cloud_call_fields_and_no_secret(
     tmp_path, started, moto_reset
 ):
     folder = tmp_path / "ec2"
