@@ -200,6 +200,37 @@ def test_several_providers_side_by_side():
             "providers.h.mount",
             id="health-mount",
         ),
+        pytest.param(
+            '[providers.h]\ndriver = "mock"\nmount = "/metrics/x"\n',
+            "providers.h.mount",
+            id="metrics-mount",
+        ),
+        pytest.param(
+            '[providers.h]\ndriver = "mock"\nmount = "/readyz"\n',
+            "providers.h.mount",
+            id="ready-mount",
+        ),
+        pytest.param(
+            MOCK + '[logging]\nformat = "xml"\n', "logging.format", id="log-format"
+        ),
+        pytest.param(MOCK + "[logging]\nlevel = 1\n", "logging.level", id="log-key"),
+        pytest.param(
+            MOCK + '[metrics]\nbind = "9100"\n', "metrics.bind", id="metrics-bind"
+        ),
+        pytest.param(
+            MOCK + '[server]\nbind = "127.0.0.1:9100"\n'
+            '[metrics]\nbind = "0.0.0.0:9100"\n',
+            "metrics.bind",
+            id="metrics-same-port",
+        ),
+        pytest.param(
+            MOCK + "[metrics]\nenabled = 1\n", "metrics.enabled", id="metrics-on"
+        ),
+        pytest.param(
+            MOCK + '[metrics.users]\nprom = "plain"\n',
+            "metrics.users.prom",
+            id="metrics-user-hash",
+        ),
     ],
 )
 def test_mistakes_name_the_key(text, key, monkeypatch):
@@ -265,6 +296,21 @@ def test_serving_defaults_hold_a_slow_cloud_and_log_requests():
 def test_command_line_overrides_are_checked(overrides, flag):
     with pytest.raises(ConfigError, match=flag):
         config.replace_server(config.parse(MOCK), **overrides)
+
+
+def test_operators_settings_default_to_text_logs_and_open_metrics_on_the_api_bind():
+    loaded = config.parse(MOCK)
+
+    assert loaded.log_format == "text"
+    assert loaded.metrics_enabled and loaded.metrics_bind is None
+    assert loaded.metrics_users == {}
+
+
+def test_a_bind_flag_may_not_take_the_metrics_port():
+    loaded = config.parse(MOCK + '[metrics]\nbind = "127.0.0.1:9100"\n')
+
+    with pytest.raises(ConfigError, match="--bind"):
+        config.replace_server(loaded, bind="127.0.0.1:9100")
 
 
 def test_command_line_overrides_apply():

@@ -432,6 +432,24 @@ def test_error_document_in_json() -> None:
     }
 
 
+def test_error_documents_end_with_the_request_id_when_there_is_one() -> None:
+    xml = codec.encode_error(
+        500, "Internal Server Error", "x", "/cimi", codec.XML_MEDIA_TYPE, "rid-7"
+    )
+    assert [child.tag for child in etree.fromstring(xml)] == [
+        "code",
+        "title",
+        "message",
+        "requestId",
+    ]
+    assert etree.fromstring(xml).findtext("requestId") == "rid-7"
+    body = codec.encode_error(
+        500, "Internal Server Error", "x", "/cimi", codec.JSON_MEDIA_TYPE, "rid-7"
+    )
+    assert list(json.loads(body)) == ["code", "error", "message", "url", "requestId"]
+    assert json.loads(body)["requestId"] == "rid-7"
+
+
 def test_collection_type_names() -> None:
     # The resourceURI the seed shows, and the JSON member keys Deltacloud used.
     assert collection_of(MACHINE_IMAGE).type_uri == f"{NS}/MachineImageCollection"
