@@ -47,8 +47,9 @@ class Clock:
 
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(f"sqlite:///{tmp_path}/mock.sqlite3")
+def store(open_store) -> Store:
+    """The mock cloud's state, on SQLite and on PostgreSQL (``store_url``)."""
+    return open_store()
 
 
 @pytest.fixture
@@ -491,11 +492,10 @@ def test_settle(record, seconds, expected):
 # -- several workers at once -----------------------------------------------
 
 
-def test_concurrent_creates_get_distinct_ids(tmp_path):
-    url = f"sqlite:///{tmp_path}/shared.sqlite3"
-    MockProvider("mock", {"delay": 0}, Store(url)).check_credentials(CREDS)
+def test_concurrent_creates_get_distinct_ids(open_store):
+    MockProvider("mock", {"delay": 0}, open_store()).check_credentials(CREDS)
     # One provider over its own Store per "worker", as gunicorn workers have.
-    workers = [MockProvider("mock", {"delay": 0}, Store(url)) for _ in range(4)]
+    workers = [MockProvider("mock", {"delay": 0}, open_store()) for _ in range(4)]
     made: list[str] = []
     failures: list[BaseException] = []
     barrier = threading.Barrier(len(workers))
@@ -521,9 +521,8 @@ def test_concurrent_creates_get_distinct_ids(tmp_path):
     assert sorted(listed[4:]) == sorted(made)
 
 
-def test_concurrent_edits_of_one_machine_never_undo_each_other(tmp_path):
-    path = f"sqlite:///{tmp_path}/race.sqlite3"
-    workers = [MockProvider("mock", {"delay": 0}, Store(path)) for _ in range(2)]
+def test_concurrent_edits_of_one_machine_never_undo_each_other(open_store):
+    workers = [MockProvider("mock", {"delay": 0}, open_store()) for _ in range(2)]
     workers[0].list_machines(CREDS)  # seeds once
 
     def edit(provider: MockProvider, field: str) -> None:
