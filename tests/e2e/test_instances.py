@@ -612,6 +612,41 @@ def test_the_mock_lists_another_instances_write_at_once(instances, clients):
     assert all(new in listed for listed in after)
 
 
+def test_of_machine_edits_from_one_read_one_lands(instances, clients):
+    """Eight If-Match edits of one mock machine from one read, through both
+    instances: one lands, seven get 412, in every round. The mock's write is
+    a compare-and-swap, so the tag is checked against the very record it
+    writes over; checked a moment before, two of eight could both land."""
+    where = "/cimi/machines/inst1"
+    crowd = [clients() for _ in range(CLIENTS)]
+    rounds: list[list[int]] = []
+
+    def edit(n: int, label: str, meet: threading.Barrier, seen: list[int]) -> None:
+        base = instances[n % 2].url
+        read = crowd[n].get(base + where)
+        meet.wait(timeout=30)  # every read done before any edit
+        edited = crowd[n].put(
+            base + where,
+            json={"description": f"{label}, client {n}"},
+            headers={"If-Match": read.headers["ETag"]},
+        )
+        seen.append(edited.status_code)
+
+    for round in range(20):
+        meet, seen = threading.Barrier(CLIENTS), []
+        threads = [
+            threading.Thread(target=edit, args=(n, f"round {round}", meet, seen))
+            for n in range(CLIENTS)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        rounds.append(sorted(seen))
+
+    assert rounds == [[200] + [412] * (CLIENTS - 1)] * 20
+
+
 @pytest.fixture
 def ec2_instances(shared_store, moto_reset, tmp_path) -> Iterator[list[Gateway]]:
     """Two gateways on one store in front of moto's EC2, whose listings the
