@@ -59,7 +59,9 @@ class Gateway:
             try:
                 requests.get(self.url + "/", timeout=1)
                 return self
-            except requests.ConnectionError:
+            # The master listens before its workers serve: on a busy machine
+            # the first answer can take longer than the probe waits.
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"gateway did not start: {self.log.read_text()}")
