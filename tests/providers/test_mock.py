@@ -14,6 +14,7 @@ from libcloud.compute.types import NodeState
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
+from gateway.cimi.errors import PreconditionFailed
 from gateway.cimi.errors import Unauthorized
 from gateway.store import Store
 from providers.base import CAPTURE
@@ -300,6 +301,32 @@ def test_edit_name_description_properties(provider):
     # What is not given is kept.
     machine = provider.edit_machine(CREDS, "inst1", {"description": "e"})
     assert (machine["name"], machine["property"]) == ("renamed", {"c": "3"})
+
+
+def test_an_edit_checks_the_machine_it_writes_over(provider, store, monkeypatch):
+    read = provider.get_machine(CREDS, "inst1")
+    seen: list[str] = []
+
+    def unchanged(machine: dict) -> None:
+        seen.append(machine["description"])
+        if machine != read:
+            raise PreconditionFailed("changed since it was read")
+
+    # Another worker's edit lands between this edit's read and its write:
+    # the check sees it, as a check made before the call could not.
+    replace = store.replace
+
+    def competing_first(*args, **kwargs):
+        monkeypatch.setattr(store, "replace", replace)
+        provider.edit_machine(CREDS, "inst1", {"description": "theirs"})
+        return replace(*args, **kwargs)
+
+    monkeypatch.setattr(store, "replace", competing_first)
+    with pytest.raises(PreconditionFailed):
+        provider.edit_machine(CREDS, "inst1", {"description": "mine"}, check=unchanged)
+
+    assert seen == [read["description"], "theirs"]
+    assert provider.get_machine(CREDS, "inst1")["description"] == "theirs"
 
 
 def test_edit_keeps_the_state(provider):
