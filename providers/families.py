@@ -14,6 +14,7 @@ mapping per provider and a responder in ``gateway/resources/``.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -117,8 +118,22 @@ class ServesMachines(abc.ABC):
         """Start deleting a machine; raise ``NotFound`` when there is none."""
 
     @abc.abstractmethod
-    def edit_machine(self, creds: Credentials, machine_id: str, values: dict) -> dict:
-        """Set a machine's name, description and properties; return it."""
+    def edit_machine(
+        self,
+        creds: Credentials,
+        machine_id: str,
+        values: dict,
+        *,
+        check: Callable[[dict], None] | None = None,
+    ) -> dict:
+        """Set a machine's name, description and properties; return it.
+
+        Args:
+            check: sees the machine as it stands just before the write and
+                raises to refuse it (an If-Match). Where the cloud writes by
+                compare-and-swap (the mock) it sees the very machine written
+                over; elsewhere, a change in between is not seen.
+        """
 
     @abc.abstractmethod
     def act(

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
@@ -157,6 +158,22 @@ class LibcloudProvider(
     def set_metadata(self, driver: NodeDriver, node: Node, values: dict) -> None:
         """Keep a node's CIMI name, description and properties."""
 
+    def set_metadata_if(
+        self,
+        driver: NodeDriver,
+        node: Node,
+        values: dict,
+        check: Callable[[dict], None] | None,
+    ) -> None:
+        """Keep a node's metadata if ``check`` passes on it as read just now.
+
+        A cloud cannot write on a condition, so the check comes just before
+        the call; a cloud that can (the mock) checks what it writes over.
+        """
+        if check is not None:
+            check(self.to_machine(node))
+        self.set_metadata(driver, node, values)
+
     def start_node(self, driver: NodeDriver, node: Node) -> None:
         driver.start_node(node)
 
@@ -260,12 +277,19 @@ class LibcloudProvider(
             self._allow(node, DELETE)
             self.destroy_node(driver, node)
 
-    def edit_machine(self, creds: Credentials, machine_id: str, values: dict) -> dict:
+    def edit_machine(
+        self,
+        creds: Credentials,
+        machine_id: str,
+        values: dict,
+        *,
+        check: Callable[[dict], None] | None = None,
+    ) -> dict:
         driver = self.driver(creds)
         with self.calling(creds, "edit_machine"):
             node = self.find_node(driver, machine_id)
             self._allow(node, EDIT)
-            self.set_metadata(driver, node, values)
+            self.set_metadata_if(driver, node, values, check)
             node = self.find_node(driver, machine_id)
         return self.to_machine(node)
 

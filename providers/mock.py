@@ -140,11 +140,24 @@ class MockProvider(
         )
 
     def set_metadata(self, driver: NodeDriver, node: Node, values: dict) -> None:
+        self.set_metadata_if(driver, node, values, None)
+
+    def set_metadata_if(
+        self,
+        driver: NodeDriver,
+        node: Node,
+        values: dict,
+        check: Callable[[dict], None] | None,
+    ) -> None:
+        # The mock writes by compare-and-swap: the check sees the very record
+        # the edit lands on, so of two edits from one read one is refused
+        # (checked a moment before, both could land: the write retries).
         driver.ex_set_metadata(
             node,
             name=values.get("name"),
             description=values.get("description"),
             properties=values.get("property"),
+            ex_check=None if check is None else lambda now: check(self.to_machine(now)),
         )
 
     # -- mapping: the only reads of the mock's `extra` -----------------------

@@ -204,13 +204,21 @@ class MockNodeDriver(NodeDriver):
             return record
         raise NotFound(f"mock cloud: no {kind} {record_id}")
 
-    def _update(self, node: Node, values: dict, *allowed: str) -> bool:
+    def _update(
+        self,
+        node: Node,
+        values: dict,
+        *allowed: str,
+        check: Callable[[Node], None] | None = None,
+    ) -> bool:
         """Write ``values`` into a node, if its status is one of ``allowed``.
 
         The record written is the node as it stands now, so a transition that
         is due is kept; with no ``allowed``, any status will do. Two writers at
         once (an edit and a stop, in two workers) never undo each other: the
         write only lands on the record it read, else it reads again.
+        ``check`` sees the node each try is about to write over, and raises
+        to refuse the change.
         """
         for _ in range(_MAX_WRITE_TRIES):
             stored = self.store.get(self.namespace, MACHINE, node.id)
@@ -219,6 +227,8 @@ class MockNodeDriver(NodeDriver):
                 raise NotFound(f"mock cloud: no machine {node.id}")
             if allowed and record["status"] not in allowed:
                 raise Conflict(f"mock cloud: machine {node.id} is {record['status']}")
+            if check is not None:
+                check(self._to_node(record))
             if self.store.replace(
                 self.namespace, MACHINE, node.id, record | values, expected=stored
             ):
@@ -383,10 +393,14 @@ class MockNodeDriver(NodeDriver):
         name: str | None = None,
         description: str | None = None,
         properties: dict[str, str] | None = None,
+        ex_check: Callable[[Node], None] | None = None,
     ) -> bool:
-        """Set what is given of a node's name, description and properties."""
+        """Set what is given of a node's name, description and properties,
+        if ``ex_check`` passes on the node as it is written over."""
         changes = {"name": name, "description": description, "property": properties}
-        return self._update(node, {k: v for k, v in changes.items() if v is not None})
+        return self._update(
+            node, {k: v for k, v in changes.items() if v is not None}, check=ex_check
+        )
 
     # -- volumes and their snapshots ------------------------------------------
 

@@ -1,4 +1,8 @@
-"""Jobs follow their target's state as the cloud reports it, when read."""
+"""Jobs follow their target's state as the cloud reports it, when read.
+
+Every test runs on SQLite and on PostgreSQL (``store_url``): a job's settling
+is a compare-and-swap on its record, which each backend must honour.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,13 @@ from gateway.cimi.errors import ProviderTimeout
 from gateway.jobs import GONE
 from gateway.jobs import Jobs
 from gateway.jobs import new_id
-from gateway.store import Store
 
 NS = "mock:tenant"
 
 
 @pytest.fixture
-def jobs(tmp_path) -> Jobs:
-    return Jobs(Store(f"sqlite:///{tmp_path}/jobs.sqlite3"), timedelta(hours=1))
+def jobs(open_store) -> Jobs:
+    return Jobs(open_store(), timedelta(hours=1))
 
 
 def cloud(states: dict):
@@ -83,8 +86,8 @@ def test_a_failed_call_leaves_a_failed_job(jobs):
     assert jobs.get(NS, job["id"], cloud({}))["status"] == "FAILED"
 
 
-def test_newest_first_per_tenant_and_expired_ones_dropped(tmp_path):
-    store = Store(f"sqlite:///{tmp_path}/j.sqlite3")
+def test_newest_first_per_tenant_and_expired_ones_dropped(open_store):
+    store = open_store()
     keep = Jobs(store, timedelta(hours=1))
     first = keep.record(NS, "a", ("machines", "m"), GONE)
     second = keep.record(NS, "b", ("machines", "m"), GONE)

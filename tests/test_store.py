@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from datetime import datetime
@@ -26,31 +25,7 @@ from sqlalchemy.pool import NullPool
 
 from gateway.store import Store
 from gateway.store import records
-from gateway.store import url_for_path
 from tests.support.postgres import new_schema
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path) -> str:
-    """Return the URL of an empty database, of each backend in turn."""
-    if request.param == "sqlite":
-        return url_for_path(str(tmp_path / "nested" / "store.sqlite3"))
-    return new_schema(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture
-def open_store(store_url) -> Iterator[Callable[..., Store]]:
-    """Return a maker of stores on ``store_url`` (several gateways' own),
-    each closed after the test."""
-    opened: list[Store] = []
-
-    def make(**options: Any) -> Store:
-        opened.append(Store(store_url, **options))
-        return opened[-1]
-
-    yield make
-    for store in opened:
-        store.close()
 
 
 @pytest.fixture

@@ -134,7 +134,12 @@ class Machines:
         check_if_match(req, Document(MACHINE, current))
         check_read_only(links, MACHINE, given, current)
         edits = {name: given[name] for name in _EDITABLE if name in given}
-        machine = self.provider.edit_machine(creds, id, edits)
+
+        def unchanged(machine: dict) -> None:
+            # Again at the write: another edit may have landed since the read.
+            check_if_match(req, Document(MACHINE, links.values(MACHINE, machine)))
+
+        machine = self.provider.edit_machine(creds, id, edits, check=unchanged)
         resp.media = links.document(MACHINE, machine)
 
     @forgets_listings

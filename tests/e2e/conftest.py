@@ -10,6 +10,7 @@ import requests
 
 from gateway.auth import hash_password
 from tests.e2e.gunicorn import Gateway
+from tests.e2e.gunicorn import start_instances
 from tests.e2e.scenario import Cloud
 from tests.support.moto import FIXTURE_AMI
 from tests.support.moto import KEY
@@ -17,18 +18,25 @@ from tests.support.moto import SECRET
 from tests.support.openstack import gateway_table
 from tests.support.openstack import image_id
 from tests.support.openstack import libcloud_driver
+from tests.support.postgres import new_database
 
 MOCK_AUTH = ("mockuser", "mockpassword")
 JSON = {"Accept": "application/json"}
 
 
-def mock_config(folder: Path, *, delay: float = 0) -> Path:
-    """Write a config for the mock cloud whose changes take ``delay`` seconds."""
+def mock_config(
+    folder: Path, *, delay: float = 0, store_url: str | None = None
+) -> Path:
+    """Write a config for the mock cloud whose changes take ``delay`` seconds,
+    its store a SQLite file in ``folder`` unless ``store_url`` names one."""
     path = folder / "mock.toml"
+    store = (
+        f'url = "{store_url}"' if store_url else f'path = "{folder / "store.sqlite3"}"'
+    )
     path.write_text(
         f"""
 [store]
-path = "{folder / "store.sqlite3"}"
+{store}
 
 [providers.mock]
 driver = "mock"
@@ -136,11 +144,29 @@ def scenario_openstack_gateway(openstack, tmp_path_factory) -> Iterator[Gateway]
     gateway.stop()
 
 
-@pytest.fixture(params=["mock", "ec2", "openstack"])
+@pytest.fixture(scope="session")
+def mock_postgres_gateway(postgres_url, tmp_path_factory) -> Iterator[Gateway]:
+    """The instant mock cloud again, its state (and the gateway's) on PostgreSQL."""
+    folder = tmp_path_factory.mktemp("mock-postgres")
+    configs = [mock_config(folder, store_url=new_database(postgres_url))]
+    [gateway] = start_instances(configs)
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(params=["mock", "mock-postgres", "ec2", "openstack"])
 def cloud(request, mock_gateway) -> Cloud:
-    """Each scenario on every cloud: the measure of a provider."""
-    if request.param == "mock":
-        return Cloud("mock", mock_gateway, MOCK_AUTH, "m1-small", "img2")
+    """Each scenario on every cloud: the measure of a provider.
+
+    ``mock-postgres`` runs each once more on a store on PostgreSQL: every
+    write of the mock's state and of the gateway's records, on the other
+    backend (about 6 s in all).
+    """
+    if request.param.startswith("mock"):
+        gateway = mock_gateway
+        if request.param == "mock-postgres":
+            gateway = request.getfixturevalue("mock_postgres_gateway")
+        return Cloud(request.param, gateway, MOCK_AUTH, "m1-small", "img2")
     if request.param == "openstack":
         stack = request.getfixturevalue("openstack")
         return Cloud(

@@ -59,9 +59,9 @@ class Gateway:
             try:
                 requests.get(self.url + "/", timeout=1)
                 return self
+            # The master listens before its workers serve: on a busy machine
+            # the first answer can take longer than the probe waits.
             except (requests.ConnectionError, requests.Timeout):
-                # Listening, but no worker has built its app yet (a busy
-                # machine): ask again.
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"gateway did not start: {self.log.read_text()}")
@@ -75,3 +75,34 @@ class Gateway:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def start_instances(configs: list[Path], *, workers: int = 2) -> list[Gateway]:
+    """Start one gateway per config, every config naming the same store.
+
+    NOTE(gw): the one place a shared store is made ready for its gateways.
+    Today ``serve`` makes the table itself (gateways starting at once take
+    turns); a store that needs ``cimi-gateway migrate`` first gets it here,
+    once, before any gateway starts. A gateway that fails to start stops
+    those already started.
+    """
+    started: list[Gateway] = []
+    try:
+        for config in configs:
+            started.append(Gateway(config, workers=workers).start())
+    except BaseException:
+        stop_all(started)
+        raise
+    return started
+
+
+def stop_all(gateways: list[Gateway]) -> None:
+    """Stop every gateway, each by its PID, even when one fails to stop."""
+    failures: list[Exception] = []
+    for gateway in gateways:
+        try:
+            gateway.stop()
+        except Exception as ex:  # the others still get stopped
+            failures.append(ex)
+    if failures:
+        raise failures[0]

@@ -14,6 +14,7 @@ from libcloud.compute.types import NodeState
 from gateway.cimi.errors import BadRequest
 from gateway.cimi.errors import Conflict
 from gateway.cimi.errors import NotFound
+from gateway.cimi.errors import PreconditionFailed
 from gateway.cimi.errors import Unauthorized
 from gateway.store import Store
 from providers.base import CAPTURE
@@ -47,8 +48,9 @@ class Clock:
 
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(f"sqlite:///{tmp_path}/mock.sqlite3")
+def store(open_store) -> Store:
+    """The mock cloud's state, on SQLite and on PostgreSQL (``store_url``)."""
+    return open_store()
 
 
 @pytest.fixture
@@ -301,6 +303,32 @@ def test_edit_name_description_properties(provider):
     assert (machine["name"], machine["property"]) == ("renamed", {"c": "3"})
 
 
+def test_an_edit_checks_the_machine_it_writes_over(provider, store, monkeypatch):
+    read = provider.get_machine(CREDS, "inst1")
+    seen: list[str] = []
+
+    def unchanged(machine: dict) -> None:
+        seen.append(machine["description"])
+        if machine != read:
+            raise PreconditionFailed("changed since it was read")
+
+    # Another worker's edit lands between this edit's read and its write:
+    # the check sees it, as a check made before the call could not.
+    replace = store.replace
+
+    def competing_first(*args, **kwargs):
+        monkeypatch.setattr(store, "replace", replace)
+        provider.edit_machine(CREDS, "inst1", {"description": "theirs"})
+        return replace(*args, **kwargs)
+
+    monkeypatch.setattr(store, "replace", competing_first)
+    with pytest.raises(PreconditionFailed):
+        provider.edit_machine(CREDS, "inst1", {"description": "mine"}, check=unchanged)
+
+    assert seen == [read["description"], "theirs"]
+    assert provider.get_machine(CREDS, "inst1")["description"] == "theirs"
+
+
 def test_edit_keeps_the_state(provider):
     provider.act(CREDS, "inst1", STOP)
 
@@ -491,11 +519,10 @@ def test_settle(record, seconds, expected):
 # -- several workers at once -----------------------------------------------
 
 
-def test_concurrent_creates_get_distinct_ids(tmp_path):
-    url = f"sqlite:///{tmp_path}/shared.sqlite3"
-    MockProvider("mock", {"delay": 0}, Store(url)).check_credentials(CREDS)
+def test_concurrent_creates_get_distinct_ids(open_store):
+    MockProvider("mock", {"delay": 0}, open_store()).check_credentials(CREDS)
     # One provider over its own Store per "worker", as gunicorn workers have.
-    workers = [MockProvider("mock", {"delay": 0}, Store(url)) for _ in range(4)]
+    workers = [MockProvider("mock", {"delay": 0}, open_store()) for _ in range(4)]
     made: list[str] = []
     failures: list[BaseException] = []
     barrier = threading.Barrier(len(workers))
@@ -521,9 +548,8 @@ def test_concurrent_creates_get_distinct_ids(tmp_path):
     assert sorted(listed[4:]) == sorted(made)
 
 
-def test_concurrent_edits_of_one_machine_never_undo_each_other(tmp_path):
-    path = f"sqlite:///{tmp_path}/race.sqlite3"
-    workers = [MockProvider("mock", {"delay": 0}, Store(path)) for _ in range(2)]
+def test_concurrent_edits_of_one_machine_never_undo_each_other(open_store):
+    workers = [MockProvider("mock", {"delay": 0}, open_store()) for _ in range(2)]
     workers[0].list_machines(CREDS)  # seeds once
 
     def edit(provider: MockProvider, field: str) -> None:

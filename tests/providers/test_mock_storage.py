@@ -17,8 +17,9 @@ from tests.providers.test_mock import Clock
 
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(f"sqlite:///{tmp_path}/mock.sqlite3")
+def store(open_store) -> Store:
+    """The mock cloud's state, on SQLite and on PostgreSQL (``store_url``)."""
+    return open_store()
 
 
 @pytest.fixture

@@ -3,9 +3,10 @@
 ``start_postgres`` makes a cluster in a temporary folder (``initdb``, no
 fsync), starts ``postgres`` on 127.0.0.1 at a free port (its socket in the
 same folder) and makes one database; ``new_schema`` gives each test an empty
-schema in it; ``stop_postgres`` ends the server by its PID and removes the
-folder. PostgreSQL refuses to run as root: as root, both run
-as ``nobody``, who owns the folder. Where no server binary is found, or it
+schema in it, ``new_database`` a pair of gateways a database of their own;
+``stop_postgres`` ends the server by its PID and removes the folder.
+PostgreSQL refuses to run as root: as root, both run as ``nobody``, who owns
+the folder. Where no server binary is found, or it
 does not start, ``start_postgres`` raises ``Unavailable`` saying why, and the
 tests that need it skip with that reason.
 """
@@ -277,13 +278,10 @@ def stop_postgres(server: Postgres) -> None:
         shutil.rmtree(server.folder, ignore_errors=True)
 
 
-def new_schema(url: str) -> str:
-    """Make an empty schema in the database at ``url``; return the URL whose
-    sessions find it first (its ``search_path``), so a test sees only its
-    own tables. A schema costs a millisecond, a database a few hundred."""
+def _connect(url: str) -> psycopg.Connection:
+    """Return an autocommit psycopg connection to the database at ``url``."""
     parsed = make_url(url)
-    name = f"t_{secrets.token_hex(6)}"
-    with psycopg.connect(
+    return psycopg.connect(
         host=parsed.host,
         port=parsed.port,
         user=parsed.username,
@@ -291,7 +289,27 @@ def new_schema(url: str) -> str:
         dbname=parsed.database,
         autocommit=True,
         connect_timeout=10,
-    ) as conn:
+    )
+
+
+def new_database(url: str) -> str:
+    """Make an empty database on the server at ``url``; return its URL.
+
+    For gateways (other processes) rather than one test: a database has no
+    ``search_path`` to carry in the URL, and is what a user would give them.
+    """
+    name = f"g_{secrets.token_hex(6)}"
+    with _connect(url) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def new_schema(url: str) -> str:
+    """Make an empty schema in the database at ``url``; return the URL whose
+    sessions find it first (its ``search_path``), so a test sees only its
+    own tables. A schema costs a millisecond, a database a few hundred."""
+    name = f"t_{secrets.token_hex(6)}"
+    with _connect(url) as conn:
         conn.execute(f"CREATE SCHEMA {name}")
-    scoped = parsed.update_query_dict({"options": f"-csearch_path={name}"})
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={name}"})
     return scoped.render_as_string(hide_password=False)
