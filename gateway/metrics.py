@@ -12,6 +12,7 @@ imports it (``gateway.cli.prepare_metrics_folder``); a process without one
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client import CollectorRegistry
@@ -31,27 +32,22 @@ _BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 )  # fmt: skip
 
-REQUESTS = Counter(
-    "cimi_gateway_requests",
-    "HTTP requests answered, by route template, method and status.",
-    ["route", "method", "status"],
-)
+# PERF(gw): a request is one histogram observation, its count the request
+# count (``_count``), not a counter beside it: in multiprocess mode every
+# value written is a locked write into an mmap file, so fewer series written
+# per request is what keeps counting cheap (bench/observability.py).
 REQUEST_SECONDS = Histogram(
     "cimi_gateway_request_duration_seconds",
-    "Time the app took to answer a request, by route template and method.",
-    ["route", "method"],
+    "Requests answered and the time the app took, by route template, method "
+    "and status.",
+    ["route", "method", "status"],
     buckets=_BUCKETS,
-)
-CLOUD_CALLS = Counter(
-    "cimi_gateway_cloud_calls",
-    "Calls to a cloud, by provider, operation and outcome (ok, or the "
-    "status the gateway answered for it).",
-    ["provider", "operation", "outcome"],
 )
 CLOUD_CALL_SECONDS = Histogram(
     "cimi_gateway_cloud_call_duration_seconds",
-    "Time a call to a cloud took, by provider and operation.",
-    ["provider", "operation"],
+    "Calls to a cloud and the time each took, by provider, operation and "
+    "outcome (ok, or the status the gateway answered for it).",
+    ["provider", "operation", "outcome"],
     buckets=_BUCKETS,
 )
 CLOUD_CALL_FAILURES = Counter(
@@ -76,24 +72,32 @@ def route_label(template: str | None) -> str:
     return template or "(no route)"
 
 
-def method_label(method: str) -> str:
-    """Return the method a request is counted under."""
-    return method if method in _METHODS else "other"
+# PERF(gw): the labelled series, kept: ``labels()`` checks and joins its
+# arguments on every call, which costs more than the write. Their keys are
+# bounded: route templates, known methods, the statuses the app answers.
+_request_series: dict[tuple[str, str, int], Any] = {}
+_cloud_series: dict[tuple[str, str, str], Any] = {}
 
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     """Count one answered request."""
-    method = method_label(method)
-    REQUESTS.labels(route, method, str(status)).inc()
-    REQUEST_SECONDS.labels(route, method).observe(seconds)
+    key = (route, method if method in _METHODS else "other", status)
+    series = _request_series.get(key)
+    if series is None:
+        series = REQUEST_SECONDS.labels(key[0], key[1], str(status))
+        _request_series[key] = series
+    series.observe(seconds)
 
 
 def observe_cloud_call(
     provider: str, operation: str, outcome: str, seconds: float
 ) -> None:
     """Count one call to a cloud (``outcome``: "ok" or an HTTP status)."""
-    CLOUD_CALLS.labels(provider, operation, outcome).inc()
-    CLOUD_CALL_SECONDS.labels(provider, operation).observe(seconds)
+    key = (provider, operation, outcome)
+    series = _cloud_series.get(key)
+    if series is None:
+        series = _cloud_series[key] = CLOUD_CALL_SECONDS.labels(*key)
+    series.observe(seconds)
     if outcome in ("502", "503", "504"):
         CLOUD_CALL_FAILURES.labels(provider, operation).inc()
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -79,7 +79,8 @@ class CimiMiddleware:
         req.context.started = time.perf_counter()
         given_id = req.get_header(REQUEST_ID_HEADER) or ""
         req.context.request_id = (
-            given_id if _REQUEST_ID.fullmatch(given_id) else uuid.uuid4().hex
+            # PERF(gw): 128 random bits as hex, without uuid4's UUID object.
+            given_id if _REQUEST_ID.fullmatch(given_id) else os.urandom(16).hex()
         )
         # Every log line written for this request names it (gateway.logs).
         req.context.log_token = logs.REQUEST_ID.set(req.context.request_id)

@@ -191,21 +191,43 @@ def test_metrics_add_up_every_workers_requests_cloud_calls_and_jobs(tmp_path, st
         text = scrape.text
         route = {"route": "/cimi/machine_images/{id}", "method": "GET"}
         assert (
-            samples(text, "cimi_gateway_requests_total", **route, status="200") == reads
+            samples(
+                text,
+                "cimi_gateway_request_duration_seconds_count",
+                **route,
+                status="200",
+            )
+            == reads
         )
-        assert samples(text, "cimi_gateway_requests_total", **route, status="404") == 1
+        assert (
+            samples(
+                text,
+                "cimi_gateway_request_duration_seconds_count",
+                **route,
+                status="404",
+            )
+            == 1
+        )
         assert (
             samples(text, "cimi_gateway_request_duration_seconds_count", **route)
             == reads + 1
         )
         image_calls = {"provider": "mock", "operation": "get_machine_image"}
         assert (
-            samples(text, "cimi_gateway_cloud_calls_total", **image_calls, outcome="ok")
+            samples(
+                text,
+                "cimi_gateway_cloud_call_duration_seconds_count",
+                **image_calls,
+                outcome="ok",
+            )
             == reads
         )
         assert (
             samples(
-                text, "cimi_gateway_cloud_calls_total", **image_calls, outcome="404"
+                text,
+                "cimi_gateway_cloud_call_duration_seconds_count",
+                **image_calls,
+                outcome="404",
             )
             == 1
         )
@@ -229,7 +251,12 @@ def test_metrics_add_up_every_workers_requests_cloud_calls_and_jobs(tmp_path, st
     assert scrape.status_code == 200
     route = {"route": "/cimi/machine_images/{id}", "method": "GET"}
     assert (
-        samples(scrape.text, "cimi_gateway_requests_total", **route, status="200")
+        samples(
+            scrape.text,
+            "cimi_gateway_request_duration_seconds_count",
+            **route,
+            status="200",
+        )
         == reads
     )
 
@@ -264,7 +291,9 @@ def test_metrics_on_their_own_bind_behind_their_own_credentials(tmp_path, starte
     assert scrape.status_code == 200
     assert (
         samples(
-            scrape.text, "cimi_gateway_requests_total", route="/cimi/cloudEntryPoint"
+            scrape.text,
+            "cimi_gateway_request_duration_seconds_count",
+            route="/cimi/cloudEntryPoint",
         )
         >= 1
     )
