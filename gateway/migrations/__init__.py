@@ -12,6 +12,9 @@ A new revision is written with Alembic's own command, from the repository::
 
     .venv/bin/python -c "from alembic import command; from gateway import
     migrations; command.revision(migrations.config(), 'why', rev_id='0002')"
+
+then its ``upgrade`` and ``downgrade`` are written by hand, the model in
+``gateway/store.py`` changed to match (``test_migrations`` compares them).
 """
 
 from __future__ import annotations
@@ -132,7 +135,7 @@ def check(target: str | Engine) -> str:
     with _connection(target) as conn:
         revision = _current(conn)[0]
     _refuse_unknown(_where(target), revision)
-    if revision != head():
+    if revision is None or revision != head():
         raise SchemaBehind(
             f"{_where(target)} is at revision {revision or 'none'}, this gateway "
             f"needs {head()}: run 'cimi-gateway migrate'"
