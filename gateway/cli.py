@@ -1,4 +1,5 @@
-"""The ``cimi-gateway`` command: serve the API under gunicorn, hash passwords."""
+"""The ``cimi-gateway`` command: serve the API under gunicorn, migrate the
+store, hash passwords."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
 
@@ -194,21 +197,52 @@ def announcer(config: Config) -> Any:
     return when_ready
 
 
-def check_store(config: Config) -> None:
-    """Open the store once, so a bad path stops start-up with one line."""
+@contextmanager
+def _store_errors(url: str) -> Iterator[None]:
+    """Turn what stops the store opening into one ``ConfigError`` line."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from gateway.store import Store
+    from gateway.migrations import SchemaError
     from gateway.store import check_url
 
     try:
-        Store(config.store_url).close()
+        yield
+    except SchemaError as ex:
+        raise ConfigError(f"store: {ex}") from ex
     except (OSError, SQLAlchemyError) as ex:
         # The URL's password stays out of the line; the driver's message
         # (which host, which user, what it said) goes in, on one line.
-        where = check_url(config.store_url).render_as_string(hide_password=True)
+        where = check_url(url).render_as_string(hide_password=True)
         reason = " ".join(str(ex).split())
         raise ConfigError(f"store: cannot open {where}: {reason}") from ex
+
+
+def check_store(config: Config) -> None:
+    """Open the store once, so a bad path or schema stops start-up with one line.
+
+    A SQLite store is brought up to date here, as every opening does. A
+    PostgreSQL store is only checked: its schema changes when the operator
+    runs ``cimi-gateway migrate``, not when some gateway happens to start.
+    """
+    from gateway import migrations
+    from gateway.store import Store
+    from gateway.store import check_url
+
+    with _store_errors(config.store_url):
+        if check_url(config.store_url).get_backend_name() == "sqlite":
+            Store(config.store_url).close()
+        else:
+            migrations.check(config.store_url)
+
+
+def migrate(args: argparse.Namespace) -> int:
+    from gateway import migrations
+
+    config = gateway_config.load(args.config)
+    with _store_errors(config.store_url):
+        done = migrations.upgrade(config.store_url)
+    print(done.line())
+    return 0
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -265,6 +299,14 @@ def parser() -> argparse.ArgumentParser:
         help="what gunicorn and the gateway log (default info)",
     )
     run.set_defaults(handler=serve)
+    migrator = commands.add_parser(
+        "migrate", help="bring the store's schema up to date (say from what to what)"
+    )
+    migrator.add_argument(
+        "--config",
+        help=f"TOML config (default: ${gateway_config.ENV_VAR}, else the mock cloud)",
+    )
+    migrator.set_defaults(handler=migrate)
     hasher = commands.add_parser(
         "hash-password", help="print a hash for [auth.users] (reads the password)"
     )

@@ -4,7 +4,9 @@ One table of JSON records keyed by (namespace, kind, id). A namespace is a
 provider name plus a credential identity, so tenants of one cloud never see
 each other's records. SQLite by default (WAL, so several gunicorn workers can
 share the file), or PostgreSQL through psycopg 3, so several gateways can
-share one database.
+share one database. The table's schema is made and changed by the
+revisions in ``gateway/migrations``; ``records`` below is the model the store
+queries, and a test holds the two equal.
 """
 
 from __future__ import annotations
@@ -45,9 +47,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.pool import SingletonThreadPool
-from sqlalchemy.schema import CreateIndex
-from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.base import Executable
+
+from gateway import migrations
 
 metadata = MetaData()
 
@@ -77,8 +79,6 @@ _SEEDED = "_seeded"
 #: the SQLAlchemy drivers the store is tested on.
 DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 _EXAMPLE_URL = "postgresql+psycopg://USER@HOST/DATABASE"
-#: the PostgreSQL advisory lock held while the table is made (b"cimi").
-_DDL_LOCK = 0x63696D69
 #: connections a PostgreSQL store keeps open while idle.
 _IDLE_CONNECTIONS = 4
 
@@ -186,6 +186,9 @@ class Store:
         connections: on PostgreSQL, how many connections this process may
             hold at once: one per thread that serves requests is enough,
             as no call holds one past its return.
+
+    Raises:
+        migrations.SchemaAhead: a SQLite database migrated by a newer gateway.
     """
 
     def __init__(self, url: str, *, connections: int = 16) -> None:
@@ -215,7 +218,12 @@ class Store:
         self.engine: Engine = create_engine(url, **pooling)
         if self._sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._create_table()
+        if self._sqlite:
+            # One machine's file, which only this gateway's processes share:
+            # brought to the schema this code needs as it opens. A server's
+            # schema is changed only by 'cimi-gateway migrate', when the
+            # operator says (the start-up check refuses one that is behind).
+            migrations.upgrade(self.engine)
         self._compiled = {
             statement: statement.compile(dialect=self.engine.dialect)
             for statement in (_GET, _LIST, _PAGE, _COUNT)
@@ -227,22 +235,6 @@ class Store:
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
         self._sqlite_file = path if path and path != ":memory:" else None
         self._readers = threading.local()
-
-    def _create_table(self) -> None:
-        """Make the table and its indexes, where missing.
-
-        Several workers, or gateways, may open a new database at once: a
-        check for the table, then its creation, lets two both create it.
-        SQLite makes each ``IF NOT EXISTS`` one step; PostgreSQL can still
-        collide there, so its gateways take turns under an advisory lock.
-        """
-        with self.engine.begin() as conn:
-            if not self._sqlite:
-                conn.execute(select(func.pg_advisory_xact_lock(_DDL_LOCK)))
-            conn.execute(CreateTable(records, if_not_exists=True))
-            # An index added since the database was made is made too.
-            for index in records.indexes:
-                conn.execute(CreateIndex(index, if_not_exists=True))
 
     def close(self) -> None:
         """Close the store's connections (new calls open new ones)."""

@@ -80,12 +80,17 @@ class Gateway:
 def start_instances(configs: list[Path], *, workers: int = 2) -> list[Gateway]:
     """Start one gateway per config, every config naming the same store.
 
-    NOTE(gw): the one place a shared store is made ready for its gateways.
-    Today ``serve`` makes the table itself (gateways starting at once take
-    turns); a store that needs ``cimi-gateway migrate`` first gets it here,
-    once, before any gateway starts. A gateway that fails to start stops
-    those already started.
+    The one place a shared store is made ready for its gateways: ``cimi-gateway
+    migrate`` runs once before any starts, as an operator rolls out (serve
+    checks a PostgreSQL schema, it does not make it). A gateway that fails to
+    start stops those already started.
     """
+    subprocess.run(
+        [str(CLI), "migrate", "--config", str(configs[0])],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     started: list[Gateway] = []
     try:
         for config in configs:

@@ -131,10 +131,7 @@ def test_readyz_is_503_while_the_store_does_not_answer(tmp_path, started, postgr
 
     server = postgres.start_postgres()
     try:
-        url = server.url()
-        prepare = getattr(postgres, "prepare_gateway_database", None)
-        if prepare is not None:
-            prepare(url)
+        url = postgres.migrated(server.url())
         gateway = started(config(tmp_path, store=f'url = "{url}"'))
         wait_for_workers(gateway)
         assert fresh_get(f"{gateway.url}/readyz").status_code == 200

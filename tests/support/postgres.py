@@ -3,12 +3,12 @@
 ``start_postgres`` makes a cluster in a temporary folder (``initdb``, no
 fsync), starts ``postgres`` on 127.0.0.1 at a free port (its socket in the
 same folder) and makes one database; ``new_schema`` gives each test an empty
-schema in it, ``new_database`` a pair of gateways a database of their own;
-``stop_postgres`` ends the server by its PID and removes the folder.
-PostgreSQL refuses to run as root: as root, both run as ``nobody``, who owns
-the folder. Where no server binary is found, or it
-does not start, ``start_postgres`` raises ``Unavailable`` saying why, and the
-tests that need it skip with that reason.
+schema in it, ``migrated`` gives it the gateway's tables, ``new_database``
+a pair of gateways a database of their own; ``stop_postgres`` ends the server
+by its PID and removes the folder. PostgreSQL refuses to run as root: as
+root, both run as ``nobody``, who owns the folder. Where no server binary is
+found, or it does not start, ``start_postgres`` raises ``Unavailable``
+saying why, and the tests that need it skip with that reason.
 """
 
 from __future__ import annotations
@@ -313,3 +313,12 @@ def new_schema(url: str) -> str:
         conn.execute(f"CREATE SCHEMA {name}")
     scoped = make_url(url).update_query_dict({"options": f"-csearch_path={name}"})
     return scoped.render_as_string(hide_password=False)
+
+
+def migrated(url: str) -> str:
+    """Return ``url`` once its database has the gateway's schema, made as
+    an operator makes it (``cimi-gateway migrate`` runs the same upgrade)."""
+    from gateway import migrations
+
+    migrations.upgrade(url)
+    return url
