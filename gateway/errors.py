@@ -9,26 +9,21 @@ document: the client never sees the traceback.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from http import HTTPStatus
 from typing import Any
 
 import falcon
-import psycopg
-from sqlalchemy.exc import OperationalError
 
 from gateway import metrics
 from gateway.cimi import codec
 from gateway.cimi.errors import CimiError
 from gateway.media import XML
 from gateway.media import negotiate
+from gateway.store import Store
 
 log = logging.getLogger("gateway")
 
 BASIC_CHALLENGE = 'Basic realm="cimi-gateway"'
-#: what a store that does not answer raises: SQLAlchemy's wrapper of a
-#: connection or lock failure, or the driver's own from the raw-connection reads.
-STORE_FAILURES = (OperationalError, sqlite3.OperationalError, psycopg.OperationalError)
 
 
 def render_error(
@@ -88,7 +83,7 @@ def handle_unexpected(
     A store that does not answer (a database down or locked too long) is a
     503 the client may retry, and is counted; anything else is a 500.
     """
-    if isinstance(ex, STORE_FAILURES):
+    if isinstance(ex, Store.FAILURES):
         metrics.store_failed()
         log.error("store failed on %s %s: %s", req.method, req.path, type(ex).__name__)
         render_error(

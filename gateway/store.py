@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import BigInteger
 from sqlalchemy import Column
 from sqlalchemy import DateTime
@@ -44,6 +45,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.pool import SingletonThreadPool
@@ -190,6 +192,15 @@ class Store:
     Raises:
         migrations.SchemaAhead: a SQLite database migrated by a newer gateway.
     """
+
+    #: what a store that does not answer raises: SQLAlchemy's wrapper of a
+    #: connection or lock failure, or the driver's own, from the reads that
+    #: run on the DBAPI connection.
+    FAILURES: tuple[type[Exception], ...] = (
+        OperationalError,
+        sqlite3.OperationalError,
+        psycopg.OperationalError,
+    )
 
     def __init__(self, url: str, *, connections: int = 16) -> None:
         self._sqlite = make_url(url).get_backend_name() == "sqlite"

@@ -19,7 +19,9 @@ from libcloud.compute.base import StorageVolume
 from libcloud.compute.base import VolumeSnapshot
 
 from gateway.cimi.errors import BadRequest
+from gateway.cimi.errors import CimiError
 from gateway.cimi.errors import NotFound
+from gateway.cimi.errors import ProviderUnavailable
 from providers.base import DELETE
 from providers.base import DISASSOCIATE
 from providers.base import EDIT
@@ -92,6 +94,14 @@ class MockProvider(
     }
     #: the mock cloud's clock; tests replace it to move time on.
     clock: Callable[[], datetime] = staticmethod(utcnow)
+
+    def translate(self, ex: Exception) -> CimiError | None:
+        # The mock cloud's state is the gateway's store: a store that does
+        # not answer is this cloud down for now, said without the database's
+        # own words (its host, its port) that a client has no use for.
+        if isinstance(ex, self.store.FAILURES):
+            return ProviderUnavailable("the mock cloud's store does not answer")
+        return None
 
     def make_driver(self, creds: Credentials) -> MockNodeDriver:
         delay = self.setting("delay")

@@ -130,9 +130,16 @@ def test_readyz_is_503_while_the_store_does_not_answer(tmp_path, started, postgr
     from tests.support import postgres
 
     server = postgres.start_postgres()
+    # Static auth: a request then reaches the store without asking the mock
+    # cloud (whose state is in the same store) about its credentials first.
+    hashed = hash_password(MOCK_AUTH[1], iterations=1000)
+    static = (
+        f'key = "{MOCK_AUTH[0]}"\nsecret = "{MOCK_AUTH[1]}"\n'
+        f'[auth]\nmode = "static"\n[auth.users]\n{MOCK_AUTH[0]} = "{hashed}"\n'
+    )
     try:
         url = postgres.migrated(server.url())
-        gateway = started(config(tmp_path, store=f'url = "{url}"'))
+        gateway = started(config(tmp_path, static, store=f'url = "{url}"'))
         wait_for_workers(gateway)
         assert fresh_get(f"{gateway.url}/readyz").status_code == 200
         answer = fresh_get(
@@ -157,6 +164,21 @@ def test_readyz_is_503_while_the_store_does_not_answer(tmp_path, started, postgr
     assert answer.json()["requestId"] == answer.headers["X-Request-Id"]
     metrics = fresh_get(f"{gateway.url}/metrics").text
     assert samples(metrics, "cimi_gateway_store_errors_total") >= 1
+    # The mock cloud lives in that store: it is down, said without the
+    # database's own words.
+    machines = fresh_get(f"{gateway.url}/cimi/machines", auth=MOCK_AUTH, headers=JSON)
+    assert machines.status_code == 503, machines.text
+    assert "store does not answer" in machines.json()["message"]
+    assert str(server.port) not in machines.text
+
+    # A worker replaced while the database is down still starts: gunicorn
+    # halts the whole gateway when a worker fails to boot.
+    booted = re.findall(r"Booting worker with pid: (\d+)", gateway.log.read_text())
+    os.kill(int(booted[0]), signal.SIGTERM)
+    wait_for_workers(gateway, gateway.workers + 1)
+    assert gateway.process is not None and gateway.process.poll() is None
+    assert fresh_get(f"{gateway.url}/healthz").status_code == 200
+    assert fresh_get(f"{gateway.url}/readyz").status_code == 503
 
 
 # -- /metrics -------------------------------------------------------------------
