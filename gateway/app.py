@@ -54,9 +54,11 @@ def create_app(
             for entry in config.providers
         }
     mounts = {entry.mount: providers[entry.name] for entry in config.providers}
-    observer = report_cloud_call if config.metrics_enabled else log_cloud_call
+    # Per process, as the counts are: an app built with metrics off counts
+    # nothing, whatever else this process serves.
+    metrics.configure(enabled=config.metrics_enabled)
     for provider in mounts.values():
-        provider.observe_calls(observer)
+        provider.observe_calls(report_cloud_call)
     app = falcon.App(
         middleware=[
             CimiMiddleware(
@@ -67,7 +69,6 @@ def create_app(
                 config.max_body_bytes,
                 config.public_url,
                 metrics_apart=config.metrics_bind is not None,
-                counted=config.metrics_enabled,
             ),
             RenderedCache(),
         ],
@@ -125,13 +126,10 @@ def close_stores() -> int:
 def report_cloud_call(
     provider: str, operation: str, outcome: str, seconds: float
 ) -> None:
-    """Count a cloud call and log its line (``Provider.observe_calls``)."""
+    """Count a cloud call, log its line, and remember a call that may have
+    changed the cloud (``Provider.observe_calls``)."""
+    errors.note_cloud_call(operation)
     metrics.observe_cloud_call(provider, operation, outcome, seconds)
-    log_cloud_call(provider, operation, outcome, seconds)
-
-
-def log_cloud_call(provider: str, operation: str, outcome: str, seconds: float) -> None:
-    """Log a cloud call's line: provider, operation, outcome, duration."""
     cloud_log.info(
         "cloud call provider=%s operation=%s outcome=%s duration_ms=%.1f",
         provider,

@@ -140,7 +140,7 @@ class _Flight:
         self.error: BaseException | None = None
 
 
-class _Checks:
+class Checks:
     """One check at a time per key: who asks while it runs shares its outcome.
 
     Eight parallel first requests with the same credentials make one cloud
@@ -206,20 +206,10 @@ class Authenticator:
         self.mode = mode
         self.users = dict(users)
         self.verdicts = Verdicts(cache_seconds)
-        self.checks = _Checks()
+        self.checks = Checks()
         self._parsed: dict[tuple, tuple[Credentials, bytes, Credentials]] = {}
         self._parsed_lock = threading.Lock()
-        # An unknown user is checked against this, so that the answer takes
-        # as long as a wrong password's (no user enumeration by timing).
-        # PBKDF2 holds a core for ~75 ms: at most one runs per worker, and a
-        # check that cannot start soon is shed (503), so a flood of guesses
-        # leaves the threads and cores to clients whose verdict is cached.
-        self._hashing = threading.BoundedSemaphore(1)
-        self._dummy = ""
-        if mode == "static":
-            self._dummy = hash_password(
-                secrets.token_hex(16), iterations=_iterations(users)
-            )
+        self.passwords = Passwords(users if mode == "static" else {})
 
     def authenticate(self, header: str | None, provider: Provider) -> Credentials:
         """Return the cloud credentials for this request on ``provider``.
@@ -236,7 +226,7 @@ class Authenticator:
             check = functools.partial(self._cloud_accepts, provider, given)
             self._judge(key, check, "the cloud refused these credentials")
         else:
-            check = functools.partial(self._password_matches, given)
+            check = functools.partial(self.passwords.match, given)
             self._judge(key, check, "unknown user or wrong password")
         return acting
 
@@ -285,7 +275,35 @@ class Authenticator:
             return False
         return True
 
-    def _password_matches(self, given: Credentials) -> bool:
+
+class Passwords:
+    """Users and their password hashes, checked as a guesser cannot exploit.
+
+    An unknown user is checked against a dummy hash of the same cost, so the
+    answer takes as long as a wrong password's (no user enumeration by
+    timing). PBKDF2 holds a core for ~75 ms: at most one runs per worker, and
+    a check that cannot start soon is shed (503), so a flood of guesses
+    leaves the threads and cores to clients whose verdict is cached.
+
+    Args:
+        users: user name to a hash from ``hash_password``.
+    """
+
+    def __init__(self, users: Mapping[str, str]) -> None:
+        self.users = dict(users)
+        self._hashing = threading.BoundedSemaphore(1)
+        self._dummy = ""
+        if users:
+            self._dummy = hash_password(
+                secrets.token_hex(16), iterations=_iterations(users)
+            )
+
+    def match(self, given: Credentials) -> bool:
+        """Tell whether ``given`` is a user and their password.
+
+        Raises:
+            Busy: when another check holds the worker's hashing too long.
+        """
         hashed = self.users.get(given.user)
         if not self._hashing.acquire(timeout=HASH_WAIT_SECONDS):
             raise Busy("too many password checks at once; try again in a moment")

@@ -26,6 +26,8 @@ from gateway.config import ConfigError
 
 #: prometheus_client's folder for the counts of every worker.
 METRICS_FOLDER_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: the PID of the master that made that folder (unset: the operator's).
+METRICS_OWNER_ENV = "CIMI_GATEWAY_METRICS_OWNER"
 
 
 class ConfiguredApplication(BaseApplication):
@@ -138,27 +140,47 @@ def prepare_metrics_folder() -> Callable[[], None]:
 
     prometheus_client picks its multiprocess mode at its first import, from
     ``$PROMETHEUS_MULTIPROC_DIR``: so this runs in gunicorn's master, before
-    anything imports it. An operator's folder is used, emptied of a past
-    run's files (they would add to this run's counts); otherwise a new
-    temporary folder. Return what removes the folder this made, if any.
+    anything imports it. Return what removes the folder this made, if any:
+    only the master that made it, when it exits, removes it.
+
+    - An operator's folder is used, emptied of a past run's files (they would
+      add to this run's counts): one folder per gateway.
+    - A folder this master made already is kept as it is: plain gunicorn
+      reads its config file again on SIGHUP, and the workers it keeps count
+      on.
+    - A folder another master made (a master started by USR2 inherits the
+      old one's environment while the old one still runs) is left to it:
+      this master makes its own.
     """
+    master = str(os.getpid())
     given = os.environ.get(METRICS_FOLDER_ENV)
-    if given:
+    owner = os.environ.get(METRICS_OWNER_ENV)
+    if given and owner == master:
+        return _discards.get(given, _keep)
+    if given and owner is None:
         os.makedirs(given, exist_ok=True)
         for stale in glob.glob(os.path.join(given, "*.db")):
             os.remove(stale)
-        return lambda: None
+        return _keep
     made = tempfile.mkdtemp(prefix="cimi-gateway-metrics-")
-    os.environ[METRICS_FOLDER_ENV] = made
-    master = os.getpid()
+    os.environ[METRICS_FOLDER_ENV], os.environ[METRICS_OWNER_ENV] = made, master
 
     def discard() -> None:
         # A worker is forked inside gunicorn's run, and unwinds through the
         # caller's ``finally`` when it exits: only the master removes it.
-        if os.getpid() == master:
+        if str(os.getpid()) == master:
             shutil.rmtree(made, ignore_errors=True)
 
+    _discards[made] = discard
     return discard
+
+
+def _keep() -> None:
+    """Remove nothing (the folder is the operator's, or another master's)."""
+
+
+#: what removes each folder this process made, by folder.
+_discards: dict[str, Callable[[], None]] = {}
 
 
 def version() -> str:

@@ -134,8 +134,7 @@ def parse(text: str, *, source: str = "<string>") -> Config:
     server = _table(raw, "server")
     _only(server, "server.", _SERVER_KEYS)
     bind = _get(server, "server.bind", str, "127.0.0.1:8000")
-    if not _BIND.match(bind):
-        raise ConfigError(f"server.bind: '{bind}' is not HOST:PORT")
+    _check_bind(bind, "server.bind")
     public_url = _get(server, "server.public_url", str, None)
     if public_url is not None:
         public_url = normal_public_url(public_url, "server.public_url")
@@ -199,14 +198,18 @@ def parse(text: str, *, source: str = "<string>") -> Config:
     metrics = _table(raw, "metrics")
     _only(metrics, "metrics.", {"enabled", "bind", "users"})
     metrics_bind = _get(metrics, "metrics.bind", str, None)
+    metrics_enabled = _get(metrics, "metrics.enabled", bool, True)
+    if not metrics_enabled:
+        for key in ("bind", "users"):
+            if key in metrics:
+                raise ConfigError(f"metrics.{key}: metrics.enabled is false")
     if metrics_bind is not None:
-        if not _BIND.match(metrics_bind):
-            raise ConfigError(f"metrics.bind: '{metrics_bind}' is not HOST:PORT")
+        _check_bind(metrics_bind, "metrics.bind")
         if _port(metrics_bind) == _port(bind):
             raise ConfigError("metrics.bind: its port is server.bind's")
     return Config(
         log_format=log_format,
-        metrics_enabled=_get(metrics, "metrics.enabled", bool, True),
+        metrics_enabled=metrics_enabled,
         metrics_bind=metrics_bind,
         metrics_users=dict(_users(metrics, "metrics.")),
         providers=providers,
@@ -244,6 +247,14 @@ def _users(table: Mapping, prefix: str) -> dict:
 
 def _port(bind: str) -> int:
     return int(bind.rsplit(":", 1)[1])
+
+
+def _check_bind(bind: str, key: str) -> None:
+    """Refuse a bind that is not HOST:PORT with a port one can listen on."""
+    if not _BIND.match(bind):
+        raise ConfigError(f"{key}: '{bind}' is not HOST:PORT")
+    if not 1 <= _port(bind) <= 65535:
+        raise ConfigError(f"{key}: port {_port(bind)} is not 1 to 65535")
 
 
 def normal_public_url(value: str, key: str) -> str:
@@ -395,8 +406,8 @@ def replace_server(
     """Return ``config`` with command-line overrides of ``[server]``, checked."""
     import dataclasses
 
-    if bind is not None and not _BIND.match(bind):
-        raise ConfigError(f"--bind: '{bind}' is not HOST:PORT")
+    if bind is not None:
+        _check_bind(bind, "--bind")
     if (
         bind is not None
         and config.metrics_bind

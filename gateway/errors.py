@@ -9,6 +9,7 @@ document: the client never sees the traceback.
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 
@@ -81,17 +82,26 @@ def handle_unexpected(
     """Answer any exception nobody expected: log it, tell the client little.
 
     A store that does not answer (a database down or locked too long) is a
-    503 the client may retry, and is counted; anything else is a 500.
+    503 the client may retry, and is counted; anything else is a 500. But
+    when the request had already called the cloud to change something (a
+    machine made, then its job not recorded), a retry would do it again: that
+    is a 500 saying so, without Retry-After.
     """
     if isinstance(ex, Store.FAILURES):
         metrics.store_failed()
         log.error("store failed on %s %s: %s", req.method, req.path, type(ex).__name__)
+        if CLOUD_CHANGED.get():
+            render_error(
+                req,
+                resp,
+                500,
+                "Internal Server Error",
+                "the cloud did what was asked, but the gateway's store did not "
+                "answer to record it: look before trying again",
+            )
+            return
         render_error(
-            req,
-            resp,
-            503,
-            "Service Unavailable",
-            "the gateway's store is not answering",
+            req, resp, 503, "Service Unavailable", "the gateway's store does not answer"
         )
         resp.set_header("Retry-After", "5")
         return
@@ -99,6 +109,22 @@ def handle_unexpected(
     render_error(
         req, resp, 500, "Internal Server Error", "an unexpected error occurred"
     )
+
+
+def note_cloud_call(operation: str) -> None:
+    """Remember that this request called the cloud to change something.
+
+    A provider contract's reads are named ``get_``, ``list_``, ``page_``,
+    ``check_credentials`` and ``connect``; every other call may change the
+    cloud, whatever it answered (a call that timed out may have acted).
+    """
+    if not operation.startswith(_READS):
+        CLOUD_CHANGED.set(True)
+
+
+#: the request being served called the cloud to change something.
+CLOUD_CHANGED: ContextVar[bool] = ContextVar("cloud_changed", default=False)
+_READS = ("get_", "list_", "page_", "check_credentials", "connect")
 
 
 def serialize_http_error(

@@ -67,6 +67,16 @@ STORE_ERRORS = Counter(
 )
 
 
+#: whether this process counts (``[metrics] enabled``).
+_counting = True
+
+
+def configure(*, enabled: bool) -> None:
+    """Count, or not, in this process."""
+    global _counting
+    _counting = enabled
+
+
 def route_label(template: str | None) -> str:
     """Return the route a request is counted under: its URI template."""
     return template or "(no route)"
@@ -81,6 +91,8 @@ _cloud_series: dict[tuple[str, str, str], Any] = {}
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     """Count one answered request."""
+    if not _counting:
+        return
     key = (route, method if method in _METHODS else "other", status)
     series = _request_series.get(key)
     if series is None:
@@ -93,6 +105,8 @@ def observe_cloud_call(
     provider: str, operation: str, outcome: str, seconds: float
 ) -> None:
     """Count one call to a cloud (``outcome``: "ok" or an HTTP status)."""
+    if not _counting:
+        return
     key = (provider, operation, outcome)
     series = _cloud_series.get(key)
     if series is None:
@@ -104,11 +118,15 @@ def observe_cloud_call(
 
 def job_counted(status: str) -> None:
     """Count a job that started (RUNNING) or settled (its final status)."""
+    if not _counting:
+        return
     JOBS.labels(status).inc()
 
 
 def store_failed() -> None:
     """Count a request the store failed."""
+    if not _counting:
+        return
     STORE_ERRORS.inc()
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import falcon
 
+from gateway import errors
 from gateway import logs
 from gateway import metrics
 from gateway.auth import Authenticator
@@ -53,7 +54,6 @@ class CimiMiddleware:
             requests naming another host are refused. None: the request's.
         metrics_apart: ``/metrics`` has a listener of its own (``[metrics]
             bind``), which serves nothing else.
-        counted: requests are counted for ``/metrics``.
     """
 
     def __init__(
@@ -64,10 +64,8 @@ class CimiMiddleware:
         public_url: str | None = None,
         *,
         metrics_apart: bool = False,
-        counted: bool = True,
     ) -> None:
         self.metrics_apart = metrics_apart
-        self.counted = counted
         self.authenticator = authenticator
         # Longest prefix first, so /cimi/ec2 is not taken for /cimi.
         self.mounts = sorted(mounts.items(), key=lambda item: -len(item[0]))
@@ -84,12 +82,7 @@ class CimiMiddleware:
         )
         # Every log line written for this request names it (gateway.logs).
         req.context.log_token = logs.REQUEST_ID.set(req.context.request_id)
-        if self.metrics_apart:
-            # The listener a request came in on says which door it is.
-            sock = req.env.get("gunicorn.socket")
-            on_metrics = getattr(sock, "metrics_listener", False)
-            if on_metrics != (req.path == METRICS_PATH):
-                raise falcon.HTTPRouteNotFound()
+        req.context.changed_token = errors.CLOUD_CHANGED.set(False)
         req.context.media_type = resp.content_type = negotiate(req)
         if req.path not in OPEN_PATHS:
             req.context.origin = self._origin(req)
@@ -100,6 +93,14 @@ class CimiMiddleware:
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict
     ) -> None:
+        if self.metrics_apart:
+            # The listener a request came in on says which door it is; the
+            # route it reached (not its path: //metrics routes as /metrics)
+            # what it asks for.
+            sock = req.env.get("gunicorn.socket")
+            on_metrics = getattr(sock, "metrics_listener", False)
+            if on_metrics != getattr(resource, "serves_metrics", False):
+                raise falcon.HTTPRouteNotFound()
         # Fail closed: every responder needs credentials unless it says it
         # serves anyone (the health check; the entry point and metadata when
         # discovery is open). Routing comes first, so the answer knows which.
@@ -131,16 +132,22 @@ class CimiMiddleware:
 
     def _count(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Count the answer and let the thread's request id go."""
-        route = metrics.route_label(req.uri_template)
-        req.env[ROUTE_ENVIRON] = route
-        started = getattr(req.context, "started", None)
-        if started is not None and self.counted:
-            seconds = time.perf_counter() - started
-            metrics.observe_request(route, req.method, resp.status_code, seconds)
-        token = getattr(req.context, "log_token", None)
-        if token is not None:
-            logs.REQUEST_ID.reset(token)
-            req.context.log_token = None
+        try:
+            route = metrics.route_label(req.uri_template)
+            req.env[ROUTE_ENVIRON] = route
+            started = getattr(req.context, "started", None)
+            if started is not None:
+                seconds = time.perf_counter() - started
+                metrics.observe_request(route, req.method, resp.status_code, seconds)
+        finally:
+            for var, name in (
+                (logs.REQUEST_ID, "log_token"),
+                (errors.CLOUD_CHANGED, "changed_token"),
+            ):
+                token = getattr(req.context, name, None)
+                if token is not None:
+                    var.reset(token)
+                    setattr(req.context, name, None)
 
     def _stamp(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Tag a good answer (ETag, caching), or answer 304 for it."""

@@ -134,7 +134,9 @@ class CimiThreadWorker(ThreadWorker):
     def accept(self, listener: socket.socket) -> None:
         # NOTE(gw): the listener's accept() is wrapped, not copied: gunicorn's
         # own accept then hands every new connection over as a DeadlineSocket.
-        port = listener.getsockname()[1] if self.metrics_port else None
+        name = listener.getsockname() if self.metrics_port else None
+        # A unix socket's name is its path: never the metrics' port.
+        port = name[1] if isinstance(name, tuple) else None
         super().accept(_AdoptingListener(listener, port == self.metrics_port))
 
     def handle(self, conn: Any) -> Any:

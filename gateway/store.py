@@ -12,6 +12,7 @@ queries, and a test holds the two equal.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -78,6 +79,9 @@ records = Table(
 )
 
 _SEEDED = "_seeded"
+#: seconds a PostgreSQL connection may take to open.
+CONNECT_SECONDS = 5
+log = logging.getLogger("gateway.store")
 #: the SQLAlchemy drivers the store is tested on.
 DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 _EXAMPLE_URL = "postgresql+psycopg://USER@HOST/DATABASE"
@@ -225,6 +229,9 @@ class Store:
                 "pool_size": idle,
                 "max_overflow": connections - idle,
                 "pool_pre_ping": True,
+                # A server that does not answer at all (a dropped route) is
+                # a failure in seconds, not a request held for minutes.
+                "connect_args": {"connect_timeout": CONNECT_SECONDS},
             }
         self.engine: Engine = create_engine(url, **pooling)
         if self._sqlite:
@@ -234,7 +241,14 @@ class Store:
             # brought to the schema this code needs as it opens. A server's
             # schema is changed only by 'cimi-gateway migrate', when the
             # operator says (the start-up check refuses one that is behind).
-            migrations.upgrade(self.engine)
+            try:
+                migrations.upgrade(self.engine)
+            except self.FAILURES as ex:
+                # The file is busy (locked past busy_timeout): a worker
+                # gunicorn replaces now must still start, or gunicorn halts
+                # the gateway; 'serve' migrated it before any worker, and a
+                # store still behind answers 503 until it is not.
+                log.warning("store: schema not checked now: %s", type(ex).__name__)
         self._compiled = {
             statement: statement.compile(dialect=self.engine.dialect)
             for statement in (_GET, _LIST, _PAGE, _COUNT)

@@ -238,6 +238,11 @@ class Provider(abc.ABC):
         """
         return None
 
+    @property
+    def probes_remotely(self) -> bool:
+        """Whether ``probe`` goes over the network (and may take seconds)."""
+        return False
+
     def setting(self, name: str) -> Any:
         """Return the configured value of ``name``, or its default."""
         value = self.settings.get(name)

@@ -335,6 +335,10 @@ class LibcloudProvider(
         """Return a URL of the cloud that answers anyone (None: nothing to ask)."""
         return None
 
+    @property
+    def probes_remotely(self) -> bool:
+        return self.probe_url() is not None
+
     def probe(self) -> str | None:
         url = self.probe_url()
         if url is None:

@@ -217,12 +217,12 @@ def test_a_password_check_that_cannot_start_soon_is_shed(monkeypatch, hashings):
 
     monkeypatch.setattr("gateway.auth.HASH_WAIT_SECONDS", 0.01)
     authenticator = static_authenticator()
-    authenticator._hashing.acquire()  # another guess is being hashed
+    authenticator.passwords._hashing.acquire()  # another guess is being hashed
     try:
         with pytest.raises(Busy) as caught:
             authenticator.authenticate(basic("alice:right"), StaticProvider())
     finally:
-        authenticator._hashing.release()
+        authenticator.passwords._hashing.release()
 
     assert caught.value.status == 503
     assert hashings == []

@@ -15,8 +15,9 @@ from gateway.resources.mount import Mount
 class CloudEntryPoint:
     """The entry point of one mount; links the collections it serves.
 
-    It asks no cloud and no store: by default it answers without
-    credentials, as Deltacloud's did (discovery comes before login).
+    It asks no cloud, and the store once per worker (the mount's date). By
+    default it answers without credentials, as Deltacloud's did (discovery
+    comes before login).
 
     Args:
         mount: the provider mounted here.
@@ -39,7 +40,7 @@ class CloudEntryPoint:
         values = {
             "id": links.collection(CLOUD_ENTRY_POINT),
             **self.about,
-            "created": self.mount.created,
+            "created": self.mount.created(),
             "baseURI": links.base_uri,
         }
         for rtype in self.served:

@@ -60,13 +60,19 @@ class Mount:
     jobs: Jobs
     open_discovery: bool = True
     listings: Listings = field(default_factory=lambda: Listings(0))
+    _created: dict[str, datetime] = field(default_factory=dict, repr=False)
 
-    @functools.cached_property
     def created(self) -> datetime:
         """When the mount was first served: its entry point's date, the same
         in every worker. Read at the first request, not when the app is
-        built: a worker starting while the store is down still starts."""
-        return self.store.first_seen(f"mount:{self.provider.name}")
+        built: a worker starting while the store is down still starts. Kept
+        once read (without a lock: a second read tells the same date)."""
+        known = self._created.get("at")
+        if known is None:
+            known = self._created["at"] = self.store.first_seen(
+                f"mount:{self.provider.name}"
+            )
+        return known
 
     def links(self, req: falcon.Request) -> Links:
         """Return the URLs of this mount as ``req`` sees them."""
