@@ -227,6 +227,17 @@ def test_several_providers_side_by_side():
             MOCK + "[metrics]\nenabled = 1\n", "metrics.enabled", id="metrics-on"
         ),
         pytest.param(
+            MOCK + '[metrics]\nbind = "127.0.0.1:0"\n', "metrics.bind", id="port-0"
+        ),
+        pytest.param(
+            MOCK + '[server]\nbind = "127.0.0.1:70000"\n', "server.bind", id="port-big"
+        ),
+        pytest.param(
+            MOCK + '[metrics]\nenabled = false\nbind = "127.0.0.1:9100"\n',
+            "metrics.bind",
+            id="metrics-off-bind",
+        ),
+        pytest.param(
             MOCK + '[metrics.users]\nprom = "plain"\n',
             "metrics.users.prom",
             id="metrics-user-hash",
