@@ -16,11 +16,11 @@ from typing import Any
 import falcon
 
 from gateway import metrics
+from gateway import store
 from gateway.cimi import codec
 from gateway.cimi.errors import CimiError
 from gateway.media import XML
 from gateway.media import negotiate
-from gateway.store import Store
 
 log = logging.getLogger("gateway")
 
@@ -87,7 +87,7 @@ def handle_unexpected(
     machine made, then its job not recorded), a retry would do it again: that
     is a 500 saying so, without Retry-After.
     """
-    if isinstance(ex, Store.FAILURES):
+    if store.is_failure(ex):
         metrics.store_failed()
         log.error("store failed on %s %s: %s", req.method, req.path, type(ex).__name__)
         if CLOUD_CHANGED.get():

@@ -99,7 +99,7 @@ class MockProvider(
         # The mock cloud's state is the gateway's store: a store that does
         # not answer is this cloud down for now, said without the database's
         # own words (its host, its port) that a client has no use for.
-        if isinstance(ex, self.store.FAILURES):
+        if self.store.is_failure(ex):
             return ProviderUnavailable("the mock cloud's store does not answer")
         return None
 

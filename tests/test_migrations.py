@@ -427,3 +427,8 @@ def test_the_built_wheel_ships_the_migrations(tmp_path):
         for p in (migrations.FOLDER / "versions").glob("*.py")
     ]
     assert set(shipped) <= names
+
+
+def test_head_names_the_newest_revision_shipped():
+    # The fast path reads no revision files: HEAD must follow versions/.
+    assert migrations.head() == migrations._scripts().get_current_head()
