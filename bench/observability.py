@@ -3,8 +3,9 @@
 Issue 11's goal: counting (Prometheus, multiprocess mode) and request ids take
 under 5 % of the mock read's throughput. In one run:
 
-1. over HTTP: two ``cimi-gateway serve`` (the shipped ``[server]`` shape, 2
-   workers), the same config but for ``[metrics] enabled = false`` on one,
+1. over HTTP: two ``cimi-gateway serve`` (the shipped ``[server]`` threads,
+   ``--workers`` workers, 1 by default: see ``WORKERS_WHY``), the same
+   config but for ``[metrics] enabled = false`` on one,
    started once each and loaded in turn, never at once, in ``--rounds``
    rounds whose order alternates (on/off, off/on, ...); cost = 1 - on/off
    req/s, the median of the rounds' ratios, PASS under 5 %; beside it the
@@ -88,6 +89,15 @@ ARMS = ("on", "off")  # over HTTP: [metrics] enabled = true (shipped) / false
 #: in process: as shipped; metrics off by config; and request ids off too.
 INPROC_ARMS = ("shipped", "metrics_off", "metrics_ids_off")
 METRICS_OFF = "\n[metrics]\nenabled = false\n"
+#: Why one worker by default. With two, the kernel hands wrk's keep-alive
+#: connections to whichever worker accepts first, and a run where one worker
+#: took them all serves half as much: measured on one metrics-off gateway,
+#: 695 req/s against 1,450-1,930 in the runs around it (the other worker's
+#: CPU did not move). That swings the on/off ratio from 0.3 to 3.3, which
+#: drowns a 5 % effect. Counting costs the same per request whatever the
+#: number of workers (each writes its own files), so one worker, the load
+#: generator on the other core, measures it without the lottery.
+WORKERS_WHY = "one worker: no lottery over which worker accepts the connections"
 
 
 def parse_args() -> argparse.Namespace:
@@ -96,7 +106,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=3, help="s per run")
     parser.add_argument("--warmup", type=int, default=1, help="s before each run")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=2, help="load threads")
+    parser.add_argument("--threads", type=int, default=1, help="load threads")
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="gunicorn workers per gateway (1: see WORKERS_WHY)",
+    )  # fmt: skip
     parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument(
         "--batches", type=int, default=15, help="in-process batches per arm"
@@ -115,8 +129,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if not (1 <= args.threads <= args.connections):
         parser.error("need 1 <= --threads <= --connections")
-    if min(args.rounds, args.duration, args.batches, args.requests) < 1:
-        parser.error("need --rounds, --duration, --batches, --requests >= 1")
+    if min(args.rounds, args.duration, args.batches, args.requests, args.workers) < 1:
+        parser.error("need --rounds, --duration, --batches, --requests, --workers >= 1")
     if args.warmup < 0:
         parser.error("need --warmup >= 0")
     if args.load == "auto":
@@ -190,11 +204,11 @@ def cpu_seconds(master: int) -> float:
     return total
 
 
-def start_gateways(servers: Servers, work: Path) -> dict[str, int]:
+def start_gateways(servers: Servers, work: Path, workers: int) -> dict[str, int]:
     """Start the metrics-on and metrics-off gateways; return their ports.
 
     Same config (``bench/serving.py``'s mock at /cimi, delay 0, passthrough
-    auth, the shipped ``[server]`` workers and threads) and each its own
+    auth, the shipped ``[server]`` threads, ``workers`` workers) and each its own
     store; the off one's ends with ``[metrics] enabled = false``.
     """
     shape = shipped_default()
@@ -204,7 +218,7 @@ def start_gateways(servers: Servers, work: Path) -> dict[str, int]:
         folder = work / f"gateway-{arm}"
         folder.mkdir()
         port = free_port()
-        config = write_config(folder, port, shape.workers, shape.threads, providers())
+        config = write_config(folder, port, workers, shape.threads, providers())
         if arm == "off":
             config.write_text(config.read_text() + METRICS_OFF)
         name = f"gateway-{arm}"
@@ -286,7 +300,7 @@ def load_rounds(
 def http_part(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     servers = Servers(work)
     try:
-        ports = start_gateways(servers, work)
+        ports = start_gateways(servers, work, args.workers)
         before = counted_reads(ports["on"])
         pids = {arm: servers.procs[f"gateway-{arm}"].pid for arm in ARMS}
         rows = load_rounds(args, ports, pids)
@@ -294,7 +308,8 @@ def http_part(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         shape = shipped_default()
         return {
             "server": {
-                "workers": shape.workers,
+                "workers": args.workers,
+                "shipped_workers": shape.workers,
                 "threads": shape.threads,
                 "worker_class": servers.worker_class("gateway-on"),
             },
@@ -352,6 +367,27 @@ def request_ids_off() -> Iterator[None]:
         middleware.os, middleware.logs = saved_os, saved_logs
 
 
+@contextlib.contextmanager
+def counting(enabled: bool) -> Iterator[None]:
+    """Count, or not, while the block runs.
+
+    Whether a process counts is per process (``metrics.configure``, set by
+    ``create_app``): the two apps built here share this one, so the last
+    app built would decide for both. Each arm sets it for its own batches.
+    """
+    metrics.configure(enabled=enabled)
+    try:
+        yield
+    finally:
+        metrics.configure(enabled=True)
+
+
+@contextlib.contextmanager
+def metrics_and_ids_off() -> Iterator[None]:
+    with counting(False), request_ids_off():
+        yield
+
+
 def build_apps(work: Path) -> dict[str, tuple[App, Callable[[], Any]]]:
     """Each in-process arm: its WSGI app and the context it runs in."""
     apps = {}
@@ -363,21 +399,35 @@ def build_apps(work: Path) -> dict[str, tuple[App, Callable[[], Any]]]:
             config.write_text(config.read_text() + METRICS_OFF)
         apps[arm] = create_app(gateway_config.load(str(config)))
     return {
-        "shipped": (apps["on"], contextlib.nullcontext),
-        "metrics_off": (apps["off"], contextlib.nullcontext),
-        "metrics_ids_off": (apps["off"], request_ids_off),
+        "shipped": (apps["on"], lambda: counting(True)),
+        "metrics_off": (apps["off"], lambda: counting(False)),
+        "metrics_ids_off": (apps["off"], metrics_and_ids_off),
     }
 
 
+def requests_counted() -> float:
+    """Return the requests this process has counted (the histogram's _count)."""
+    return sum(
+        sample.value
+        for family in metrics.REQUEST_SECONDS.collect()
+        for sample in family.samples
+        if sample.name.endswith("_count")
+    )
+
+
 def check_arms(arms: dict[str, tuple[App, Callable[[], Any]]], accept: str) -> None:
-    """Each arm answers 200; only the last one without a request id."""
+    """Each arm answers 200; only the shipped one counts, only the last sends no id."""
     for name, (app, context) in arms.items():
+        before = requests_counted()
         with context():
             for _ in range(50):  # warm: caches, the seeded store
                 status, headers, _ = call(app, PATH, accept)
+        counted = requests_counted() - before
         has_id = any(k.lower() == "x-request-id" for k, _ in headers)
         if not status.startswith("200") or has_id != (name != "metrics_ids_off"):
             raise SystemExit(f"{name}: {status}, X-Request-Id sent: {has_id}")
+        if counted != (50 if name == "shipped" else 0):
+            raise SystemExit(f"{name}: counted {counted} of 50 requests")
 
 
 def cloud_calls_per_read(app: App, accept: str) -> float:
@@ -455,6 +505,7 @@ def unit_costs() -> dict[str, float]:
     """
     import uuid
 
+    metrics.configure(enabled=True)  # the last app built may have said no
     route, op = "/cimi/machine_images/{image_id}", "get_machine_image"
     var: ContextVar[str] = ContextVar("bench_request_id", default="-")
     histogram = metrics.REQUEST_SECONDS.labels(route, "GET", "200")
@@ -522,6 +573,8 @@ def print_http(report: dict[str, Any]) -> None:
         f" {load['rounds']} rounds of {load['duration_s']} s per arm after"
         f" {load['warmup_s']} s warm-up, order alternating; {HOST} only"
     )
+    if server["workers"] == 1 != server["shipped_workers"]:
+        print(f"({WORKERS_WHY}; --workers {server['shipped_workers']} as shipped)")
     rows = report["results"]
     width = max(len(r["url"]) for r in rows)
     print(
