@@ -58,6 +58,8 @@ from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
 from bench.inprocess import JSON  # noqa: E402
 from bench.inprocess import XML  # noqa: E402
 from bench.inprocess import App  # noqa: E402
@@ -89,6 +91,7 @@ ARMS = ("on", "off")  # over HTTP: [metrics] enabled = true (shipped) / false
 #: in process: as shipped; metrics off by config; and request ids off too.
 INPROC_ARMS = ("shipped", "metrics_off", "metrics_ids_off")
 METRICS_OFF = "\n[metrics]\nenabled = false\n"
+IMAGE_ROUTE = "/cimi/machine_images/{id}"  # the route PATH is counted under
 #: Why one worker by default. With two, the kernel hands wrk's keep-alive
 #: connections to whichever worker accepts first, and a run where one worker
 #: took them all serves half as much: measured on one metrics-off gateway,
@@ -172,13 +175,13 @@ def counted_reads(port: int) -> float:
     status, _, body = get(port, TARGETS[0], middleware.METRICS_PATH)
     if status != 200:
         raise StartError(f"/metrics answered {status}")
-    total = 0.0
-    for line in body.decode().splitlines():
-        if line.startswith(
-            "cimi_gateway_request_duration_seconds_count{"
-        ) and "machine_images/{" in (line):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+        if sample.name == "cimi_gateway_request_duration_seconds_count"
+        and sample.labels.get("route") == IMAGE_ROUTE
+    )
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -305,6 +308,8 @@ def http_part(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         pids = {arm: servers.procs[f"gateway-{arm}"].pid for arm in ARMS}
         rows = load_rounds(args, ports, pids)
         counted = counted_reads(ports["on"]) - before
+        if counted < 1:  # the "on" arm measured nothing it claims to
+            raise StartError("the metrics-on gateway counted no image read")
         shape = shipped_default()
         return {
             "server": {
@@ -506,7 +511,7 @@ def unit_costs() -> dict[str, float]:
     import uuid
 
     metrics.configure(enabled=True)  # the last app built may have said no
-    route, op = "/cimi/machine_images/{image_id}", "get_machine_image"
+    route, op = IMAGE_ROUTE, "get_machine_image"
     var: ContextVar[str] = ContextVar("bench_request_id", default="-")
     histogram = metrics.REQUEST_SECONDS.labels(route, "GET", "200")
 
@@ -573,7 +578,7 @@ def print_http(report: dict[str, Any]) -> None:
         f" {load['rounds']} rounds of {load['duration_s']} s per arm after"
         f" {load['warmup_s']} s warm-up, order alternating; {HOST} only"
     )
-    if server["workers"] == 1 != server["shipped_workers"]:
+    if server["workers"] == 1 and server["shipped_workers"] != 1:
         print(f"({WORKERS_WHY}; --workers {server['shipped_workers']} as shipped)")
     rows = report["results"]
     width = max(len(r["url"]) for r in rows)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.auth import hash_password
 from tests.e2e.conftest import JSON
@@ -65,15 +66,13 @@ def started(tmp_path):
 
 def samples(text: str, name: str, **labels: str) -> float:
     """Return the sum of metric ``name``'s samples whose labels include ``labels``."""
-    total = 0.0
-    for line in text.splitlines():
-        match = re.fullmatch(r"([a-z_]+)(?:\{(.*)\})? (\S+)", line)
-        if not match or match.group(1) != name:
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
-        if all(found.get(k) == v for k, v in labels.items()):
-            total += float(match.group(3))
-    return total
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+        and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 def wait_for_workers(
